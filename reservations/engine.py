@@ -1,0 +1,451 @@
+"""The availability engine: pure functions on plain data, no ORM.
+
+Everything the book decides — is this slot free, which table, may it be
+overbooked, what does an override bypass, how long will a walk-in wait — is
+decided here, from a `RestaurantConfig` (the restaurant's static set-up) and
+the day's active bookings. The same answer therefore comes from the public
+availability endpoint, the front desk and the locked booking path.
+
+Times are timezone-aware datetimes; wall-clock arithmetic (the slot grid,
+service hours, hold-back windows) is done in the restaurant's zone, durations
+(turn times, release leads) in real elapsed time, so DST changes neither
+invent nor lose a slot.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# Reason codes, in the order the main `reason` is chosen.
+IN_THE_PAST = "in_the_past"
+CLOSED = "closed"
+OUTSIDE_SERVICE_HOURS = "outside_service_hours"
+PARTY_TOO_LARGE = "party_too_large"
+FULLY_BOOKED = "fully_booked"
+HELD_FOR_WALK_INS = "held_for_walk_ins"
+OVERBOOKING_LIMIT = "overbooking_limit"
+REASON_ORDER = (
+    IN_THE_PAST,
+    CLOSED,
+    OUTSIDE_SERVICE_HOURS,
+    PARTY_TOO_LARGE,
+    FULLY_BOOKED,
+    HELD_FOR_WALK_INS,
+    OVERBOOKING_LIMIT,
+)
+
+WALK_IN = "walk_in"
+HOLD_BACK = "hold_back"
+
+
+# --- the restaurant's static set-up ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seating:
+    """A place a party can sit: one table, or a combination of tables."""
+
+    tables: tuple[int, ...]
+    names: tuple[str, ...]
+    min_covers: int
+    max_covers: int
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.names)
+
+    def fits(self, party_size: int) -> bool:
+        return self.min_covers <= party_size <= self.max_covers
+
+
+@dataclass(frozen=True)
+class ServiceRule:
+    weekday: int
+    opens: time
+    last_seating: time
+    closes: time
+
+
+@dataclass(frozen=True)
+class HoldRule:
+    weekdays: frozenset[int]
+    starts: time
+    ends: time
+    tables: frozenset[int]
+    release_minutes: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_overbooked_covers: int
+    max_party_size: int
+    channels: frozenset[str]
+
+    def applies_to(self, party_size: int, channel: str) -> bool:
+        return channel in self.channels and party_size <= self.max_party_size
+
+
+@dataclass(frozen=True)
+class TurnRule:
+    min_party: int
+    max_party: int
+    minutes: int
+
+
+@dataclass(frozen=True)
+class RestaurantConfig:
+    tz: ZoneInfo
+    slot_minutes: int
+    horizon_days: int
+    seatings: tuple[Seating, ...]
+    services: tuple[ServiceRule, ...]
+    holds: tuple[HoldRule, ...] = ()
+    policy: Policy | None = None
+    turn_times: tuple[TurnRule, ...] = ()
+    closures: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Best fit first: the smallest seating, single tables before combinations.
+        ordered = tuple(sorted(self.seatings, key=lambda s: (s.max_covers, len(s.tables), s.min_covers, s.tables)))
+        object.__setattr__(self, "seatings", ordered)
+
+    @property
+    def largest_party(self) -> int:
+        return max((s.max_covers for s in self.seatings), default=0)
+
+    @property
+    def longest_turn(self) -> timedelta:
+        return timedelta(minutes=max((t.minutes for t in self.turn_times), default=0))
+
+    def turn_time(self, party_size: int) -> timedelta | None:
+        for rule in self.turn_times:
+            if rule.min_party <= party_size <= rule.max_party:
+                return timedelta(minutes=rule.minutes)
+        return None
+
+
+# --- one day ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Booking:
+    """An active booking as the engine sees it: when, how many, which tables."""
+
+    start: datetime
+    end: datetime
+    covers: int
+    tables: tuple[int, ...] = ()
+    overbooked: bool = False
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class ServiceWindow:
+    opens: datetime
+    last_seating: datetime
+    closes: datetime
+    slots: tuple[datetime, ...]
+
+
+@dataclass(frozen=True)
+class HoldWindow:
+    tables: frozenset[int]
+    start: datetime
+    end: datetime
+    release_before: timedelta
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    config: RestaurantConfig
+    date: date
+    closed: bool
+    services: tuple[ServiceWindow, ...]
+    grid: tuple[datetime, ...]
+    holds: tuple[HoldWindow, ...]
+    bookings: tuple[Booking, ...]
+    _busy: dict[int, list[tuple[datetime, datetime]]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for booking in self.bookings:
+            for table in booking.tables:
+                self._busy.setdefault(table, []).append((booking.start, booking.end))
+
+    def table_free(self, table: int, start: datetime, end: datetime) -> bool:
+        return all(not (b_start < end and start < b_end) for b_start, b_end in self._busy.get(table, ()))
+
+    def seating_free(self, seating: Seating, start: datetime, end: datetime) -> bool:
+        return all(self.table_free(t, start, end) for t in seating.tables)
+
+    def with_booking(self, booking: Booking) -> DayPlan:
+        return DayPlan(self.config, self.date, self.closed, self.services, self.grid, self.holds,
+                       (*self.bookings, booking))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The engine's answer for one party at one start."""
+
+    start: datetime
+    available: bool
+    overbook: bool = False
+    seating: Seating | None = None
+    reasons: tuple[str, ...] = ()
+    bypassed: str | None = None  # "hold_back" or "overbooking_limit" for an override
+    end: datetime | None = None
+
+    @property
+    def reason(self) -> str | None:
+        return self.reasons[0] if self.reasons else None
+
+
+def local_moment(day: date, at: time, tz: ZoneInfo) -> datetime | None:
+    """The aware moment of a wall-clock time, or None where DST skips it."""
+    moment = datetime.combine(day, at).replace(tzinfo=tz)
+    if moment.astimezone(ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None) != moment.replace(tzinfo=None):
+        return None
+    return moment
+
+
+def _wall_clock_steps(day: date, first: time, last: time, minutes: int, tz: ZoneInfo) -> list[datetime]:
+    """Every `minutes` of wall-clock time from `first` to `last` (past midnight if last < first)."""
+    start = datetime.combine(day, first)
+    stop = datetime.combine(day, last)
+    if stop < start:
+        stop += timedelta(days=1)
+    steps = []
+    at = start
+    while at <= stop:
+        moment = local_moment(at.date(), at.time(), tz)
+        if moment is not None:
+            steps.append(moment)
+        at += timedelta(minutes=minutes)
+    return steps
+
+
+def _aware(day: date, at: time, tz: ZoneInfo, *, after: datetime | None = None) -> datetime:
+    moment = datetime.combine(day, at)
+    if after is not None and moment < after.replace(tzinfo=None):
+        moment += timedelta(days=1)
+    # A wall-clock time DST skips is read as the moment just after the gap.
+    return moment.replace(tzinfo=tz).astimezone(ZoneInfo("UTC")).astimezone(tz)
+
+
+def plan_day(config: RestaurantConfig, day: date, bookings: Iterable[Booking]) -> DayPlan:
+    """The day's services, slot grid and hold-back windows, with its bookings."""
+    tz = config.tz
+    weekday = day.weekday()
+    rules = [s for s in config.services if s.weekday == weekday]
+    closed = not rules or day in config.closures
+    services = []
+    for rule in sorted(rules, key=lambda r: r.opens):
+        opens = _aware(day, rule.opens, tz)
+        last = _aware(day, rule.last_seating, tz, after=opens)
+        closes = _aware(day, rule.closes, tz, after=opens)
+        slots = tuple(_wall_clock_steps(day, rule.opens, rule.last_seating, config.slot_minutes, tz))
+        services.append(ServiceWindow(opens, last, max(closes, last), slots))
+
+    if services:
+        grid_rules = rules
+    else:
+        # A closed day still lists the usual grid, every slot marked closed.
+        usual = {(r.opens, r.last_seating) for r in config.services}
+        grid_rules = [ServiceRule(weekday, o, ls, ls) for o, ls in usual]
+    grid: set[datetime] = set()
+    if grid_rules:
+        first = min(r.opens for r in grid_rules)
+        for rule in grid_rules:
+            grid.update(_wall_clock_steps(day, rule.opens, rule.last_seating, config.slot_minutes, tz))
+        # Slots between services (after lunch, before dinner) are listed too.
+        last_of_day = max(grid) if grid else None
+        if last_of_day is not None:
+            gap_fill = _wall_clock_steps(day, first, last_of_day.astimezone(tz).time(), config.slot_minutes, tz)
+            grid.update(m for m in gap_fill if m <= last_of_day)
+
+    holds = []
+    for hold in config.holds:
+        if weekday in hold.weekdays:
+            start = _aware(day, hold.starts, tz)
+            holds.append(HoldWindow(hold.tables, start, _aware(day, hold.ends, tz, after=start),
+                                    timedelta(minutes=hold.release_minutes)))
+    return DayPlan(config, day, closed, tuple(services), tuple(sorted(grid)), tuple(holds), tuple(bookings))
+
+
+# --- deciding ---------------------------------------------------------------------------
+
+
+def service_at(plan: DayPlan, start: datetime) -> ServiceWindow | None:
+    """The service whose seating hours contain `start` (any minute, for walk-ins)."""
+    for service in plan.services:
+        if service.opens <= start <= service.last_seating:
+            return service
+    return None
+
+
+def on_grid(plan: DayPlan, start: datetime) -> bool:
+    return any(start in service.slots for service in plan.services)
+
+
+def horizon_end(config: RestaurantConfig, now: datetime) -> datetime:
+    return now + timedelta(days=config.horizon_days)
+
+
+def peak_overbooked_covers(plan: DayPlan, start: datetime, end: datetime) -> int:
+    """The most overbooked covers present at any one moment of [start, end)."""
+    events: list[tuple[datetime, int]] = []
+    for booking in plan.bookings:
+        if booking.overbooked and booking.start < end and start < booking.end:
+            events.append((max(booking.start, start), booking.covers))
+            events.append((booking.end, -booking.covers))
+    # Ends sort before starts at the same moment: half-open intervals do not overlap.
+    events.sort(key=lambda e: (e[0], e[1]))
+    peak = current = 0
+    for _, delta in events:
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+def _held_tables(plan: DayPlan, start: datetime, end: datetime, now: datetime) -> frozenset[int]:
+    """Tables a hold keeps out of the book for a booking over [start, end) asked for `now`."""
+    held: set[int] = set()
+    for hold in plan.holds:
+        if hold.start < end and start < hold.end:
+            # Released once `now` is within the lead of the first held moment the booking would use.
+            if now < max(start, hold.start) - hold.release_before:
+                held |= hold.tables
+    return frozenset(held)
+
+
+def _turn_for(config: RestaurantConfig, party_size: int) -> timedelta:
+    return config.turn_time(party_size) or config.longest_turn or timedelta(minutes=config.slot_minutes)
+
+
+def decide(
+    plan: DayPlan,
+    *,
+    party_size: int,
+    channel: str,
+    start: datetime,
+    now: datetime,
+    override: bool = False,
+    walk_in_now: bool = False,
+) -> Decision:
+    """Whether a party may be booked at `start`, where, and what it would bypass.
+
+    `walk_in_now` seats at an exact moment (not a grid slot) within service
+    hours. `override` is the manager's: a held table first, else overbooked
+    beyond the policy — but only where the ordinary answer is "no tables".
+    """
+    config = plan.config
+    blocking = []
+    if not walk_in_now and start < now:
+        blocking.append(IN_THE_PAST)
+    if plan.closed or start > horizon_end(config, now):
+        blocking.append(CLOSED)
+    elif walk_in_now and service_at(plan, start) is None:
+        blocking.append(OUTSIDE_SERVICE_HOURS)
+    elif not walk_in_now and not on_grid(plan, start):
+        blocking.append(OUTSIDE_SERVICE_HOURS)
+    if blocking:
+        return Decision(start, False, reasons=tuple(blocking))
+
+    turn = config.turn_time(party_size)
+    too_large = turn is None or party_size > config.largest_party
+    end = start + _turn_for(config, party_size)
+    if too_large:
+        if override:
+            return Decision(start, True, overbook=True, reasons=(), bypassed="overbooking_limit", end=end)
+        return Decision(start, False, reasons=(PARTY_TOO_LARGE,), end=end)
+
+    held = _held_tables(plan, start, end, now)
+    may_use_held = channel == WALK_IN
+    first_held: Seating | None = None
+    for seating in config.seatings:
+        if not seating.fits(party_size) or not plan.seating_free(seating, start, end):
+            continue
+        if held.isdisjoint(seating.tables):
+            return Decision(start, True, seating=seating, end=end)
+        if first_held is None:
+            first_held = seating
+    if first_held is not None and may_use_held:
+        return Decision(start, True, seating=first_held, end=end)
+
+    reasons = [FULLY_BOOKED]
+    if first_held is not None:
+        reasons.append(HELD_FOR_WALK_INS)
+    policy = config.policy
+    if policy is not None and policy.applies_to(party_size, channel):
+        if peak_overbooked_covers(plan, start, end) + party_size <= policy.max_overbooked_covers:
+            return Decision(start, True, overbook=True, end=end)
+        reasons.append(OVERBOOKING_LIMIT)
+
+    if override:
+        if first_held is not None:
+            return Decision(start, True, seating=first_held, bypassed=HOLD_BACK, end=end)
+        return Decision(start, True, overbook=True, bypassed="overbooking_limit", end=end)
+    return Decision(start, False, reasons=tuple(reasons), end=end)
+
+
+def availability(plan: DayPlan, *, party_size: int, channel: str, now: datetime) -> list[Decision]:
+    """Every slot of the day's grid, decided for this party and channel."""
+    return [decide(plan, party_size=party_size, channel=channel, start=slot, now=now) for slot in plan.grid]
+
+
+def alternatives(slots: Sequence[Decision], start: datetime, limit: int = 3) -> list[datetime]:
+    """The nearest available starts to `start`, nearest first (earlier wins a tie)."""
+    open_slots = [s.start for s in slots if s.available and s.start != start]
+    return sorted(open_slots, key=lambda s: (abs((s - start).total_seconds()), s))[:limit]
+
+
+# --- walk-ins ---------------------------------------------------------------------------
+
+
+def earliest_table(plan: DayPlan, *, party_size: int, now: datetime) -> tuple[datetime, Seating] | None:
+    """The first moment from `now` a walk-in of this size could sit, before the last seating."""
+    config = plan.config
+    turn = config.turn_time(party_size)
+    if turn is None or party_size > config.largest_party:
+        return None
+    service = service_at(plan, now)
+    if service is None:
+        return None
+    # A table can only come free when a booking ends; try now and each such moment.
+    candidates = sorted({now} | {b.end for b in plan.bookings if now < b.end <= service.last_seating})
+    for moment in candidates:
+        for seating in config.seatings:
+            if seating.fits(party_size) and plan.seating_free(seating, moment, moment + turn):
+                return moment, seating
+    return None
+
+
+def quote_wait(
+    plan: DayPlan, *, party_size: int, now: datetime, parties_ahead: Sequence[int] = ()
+) -> tuple[int, bool]:
+    """A padded wait in minutes for a walk-in, and whether a table is likely tonight.
+
+    Parties already waiting are seated first, in order, each on the first
+    table they could take. The raw estimate is padded by a quarter (ten
+    minutes at least) and rounded up to five, so the host can beat the quote.
+    """
+    service = service_at(plan, now)
+    for size in parties_ahead:
+        found = earliest_table(plan, party_size=size, now=now)
+        if found is not None:
+            moment, seating = found
+            turn = _turn_for(plan.config, size)
+            plan = plan.with_booking(Booking(moment, moment + turn, size, seating.tables))
+    found = earliest_table(plan, party_size=party_size, now=now)
+    if found is None:
+        until_last = (service.last_seating - now) if service else timedelta(0)
+        return max(5, _round_up(until_last.total_seconds() / 60, 5)), False
+    raw = (found[0] - now).total_seconds() / 60
+    return max(5, _round_up(raw + max(10.0, raw * 0.25), 5)), True
+
+
+def _round_up(minutes: float, step: int) -> int:
+    return int(math.ceil(minutes / step) * step)

@@ -1,0 +1,420 @@
+"""The reservation book: the restaurant's configuration, its guests and its bookings.
+
+Models hold data and invariants only; the rules that decide whether a booking
+may exist live in `reservations.engine` (pure) and `reservations.services`.
+"""
+
+import uuid
+import zoneinfo
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"{value!r} is not a known time zone.") from exc
+
+
+class Restaurant(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default="Europe/Kyiv", validators=[validate_time_zone])
+    slot_minutes = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(5), MaxValueValidator(120)]
+    )
+    booking_horizon_days = models.PositiveSmallIntegerField(default=180)
+    # Changes whenever anything the availability engine reads from the
+    # configuration changes, so a cached day plan can never go stale.
+    config_token = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Area(models.Model):
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="areas")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["restaurant", "name"]
+        constraints = [models.UniqueConstraint(fields=["restaurant", "name"], name="area_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Table(models.Model):
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="tables")
+    area = models.ForeignKey(Area, on_delete=models.SET_NULL, null=True, blank=True, related_name="tables")
+    name = models.CharField(max_length=50)
+    min_covers = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    max_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    is_active = models.BooleanField(default=True, help_text="Inactive tables are never offered or assigned.")
+
+    class Meta:
+        ordering = ["restaurant", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["restaurant", "name"], name="table_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(min_covers__lte=models.F("max_covers")), name="table_min_le_max"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TableCombination(models.Model):
+    """Tables pushed together to seat a party none of them seats alone."""
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="combinations")
+    tables = models.ManyToManyField(Table, related_name="combinations")
+    min_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    max_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["restaurant", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(min_covers__lte=models.F("max_covers")), name="combination_min_le_max"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if not self.pk:
+            return "new combination"
+        return "+".join(t.name for t in self.tables.order_by("id"))
+
+
+class ServiceHours(models.Model):
+    """One service (lunch, dinner) on one weekday: first seating to last seating, then closing."""
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="service_hours")
+    weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS)
+    name = models.CharField(max_length=50, default="service")
+    opens = models.TimeField()
+    last_seating = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["restaurant", "weekday", "opens"]
+        verbose_name_plural = "service hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(opens__lte=models.F("last_seating")), name="service_opens_before_last_seating"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.name} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Closure(models.Model):
+    """A date the restaurant does not take bookings (a holiday, a private event)."""
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["restaurant", "date"]
+        constraints = [models.UniqueConstraint(fields=["restaurant", "date"], name="closure_unique_date")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.reason}".strip()
+
+
+class TurnTime(models.Model):
+    """How long a party of a given size holds its table."""
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="turn_times")
+    min_party = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    max_party = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(15), MaxValueValidator(600)])
+
+    class Meta:
+        ordering = ["restaurant", "min_party"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(min_party__lte=models.F("max_party")), name="turn_min_le_max"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.min_party}–{self.max_party}: {self.minutes} min"
+
+
+class HoldBackRule(models.Model):
+    """Tables kept out of the book in a peak window, for walk-ins and the manager's discretion."""
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="hold_back_rules")
+    name = models.CharField(max_length=100, default="Held for walk-ins")
+    weekdays = models.JSONField(default=list, help_text="Weekday numbers, Monday = 0 … Sunday = 6.")
+    starts = models.TimeField()
+    ends = models.TimeField()
+    tables = models.ManyToManyField(Table, related_name="hold_back_rules")
+    release_minutes_before = models.PositiveSmallIntegerField(
+        default=60, help_text="A held table still free this long before a slot is released to the book."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["restaurant", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        days = self.weekdays
+        if not isinstance(days, list) or not all(isinstance(d, int) and 0 <= d <= 6 for d in days):
+            raise ValidationError({"weekdays": "A list of weekday numbers from 0 (Monday) to 6 (Sunday)."})
+        if self.starts and self.ends and self.starts >= self.ends:
+            raise ValidationError({"ends": "The window must end after it starts."})
+
+
+class OverbookingPolicy(models.Model):
+    """How many covers may be booked beyond the physical tables, and for whom."""
+
+    restaurant = models.OneToOneField(Restaurant, on_delete=models.CASCADE, related_name="overbooking_policy")
+    max_overbooked_covers = models.PositiveSmallIntegerField(
+        default=0, help_text="Overbooked covers allowed at any one moment."
+    )
+    max_party_size = models.PositiveSmallIntegerField(default=4)
+    channels = models.JSONField(default=list, help_text='Channels allowed to overbook, e.g. ["phone", "host"].')
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name_plural = "overbooking policies"
+
+    def __str__(self) -> str:
+        return f"{self.max_overbooked_covers} covers, parties ≤ {self.max_party_size}, {', '.join(self.channels)}"
+
+    def clean(self) -> None:
+        allowed = {c for c, _ in Reservation.Channel.choices}
+        if not isinstance(self.channels, list) or not set(self.channels) <= allowed:
+            raise ValidationError({"channels": f"A list drawn from {sorted(allowed)}."})
+        if "online" in self.channels:
+            raise ValidationError({"channels": "Online bookings never overbook."})
+
+
+class BookDay(models.Model):
+    """One row per restaurant and local date: the row every booking path locks.
+
+    A lock on reservation rows protects nothing when the rows do not exist yet,
+    so the capacity decision for a day is serialised on this row instead.
+    """
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["restaurant", "date"], name="bookday_unique")]
+
+
+class Guest(models.Model):
+    name = models.CharField(max_length=200, blank=True)
+    phone = PhoneNumberField(unique=True, null=True, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    expectations = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)
+    sms_opt_out = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name or str(self.phone or f"guest {self.pk}")
+
+
+class Reservation(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked"
+        CONFIRMED = "confirmed"
+        ARRIVED = "arrived"
+        SEATED = "seated"
+        COMPLETED = "completed"
+        CANCELLED = "cancelled"
+        NO_SHOW = "no_show"
+
+    class Channel(models.TextChoices):
+        ONLINE = "online"
+        PHONE = "phone"
+        HOST = "host"
+        WALK_IN = "walk_in"
+
+    class Bypassed(models.TextChoices):
+        HOLD_BACK = "hold_back"
+        OVERBOOKING_LIMIT = "overbooking_limit"
+
+    # Statuses in which a booking holds its table and counts towards covers.
+    ACTIVE_STATUSES = (Status.BOOKED, Status.CONFIRMED, Status.ARRIVED, Status.SEATED)
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.PROTECT, related_name="reservations")
+    guest = models.ForeignKey(Guest, on_delete=models.PROTECT, null=True, blank=True, related_name="reservations")
+    party_size = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOOKED)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    tables = models.ManyToManyField(Table, through="ReservationTable", related_name="reservations")
+    overbooked = models.BooleanField(default=False)
+    expectations = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    seated_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    # The override record: who turned the computer's "no tables" into a booking, and why.
+    override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    override_at = models.DateTimeField(null=True, blank=True)
+    override_reason = models.TextField(blank=True)
+    override_bypassed = models.CharField(max_length=32, choices=Bypassed.choices, blank=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        indexes = [models.Index(fields=["restaurant", "start"], name="reservation_day_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(start__lt=models.F("end")), name="reservation_start_before_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.party_size} at {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_override(self) -> bool:
+        return bool(self.override_bypassed)
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+class ReservationTable(models.Model):
+    """A table held by a reservation over its time range.
+
+    `start`/`end` repeat the reservation's so that PostgreSQL can forbid two
+    bookings on one table at overlapping times with an exclusion constraint
+    (added in migration 0002, PostgreSQL only). `released` frees the table
+    when the booking is cancelled, a no-show, or the party leaves.
+    """
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="assignments")
+    table = models.ForeignKey(Table, on_delete=models.PROTECT, related_name="assignments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    released = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["table", "start"], name="assignment_table_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["reservation", "table"], name="assignment_unique_table"),
+        ]
+
+
+class Refusal(models.Model):
+    """A moment the restaurant said no: lost demand, and where recovery starts."""
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="refusals")
+    start = models.DateTimeField(help_text="The slot the guest asked for.")
+    party_size = models.PositiveSmallIntegerField()
+    channel = models.CharField(max_length=16, choices=Reservation.Channel.choices)
+    reasons = models.JSONField(default=list)
+    alternatives = models.JSONField(default=list, blank=True)
+    guest = models.ForeignKey(Guest, on_delete=models.SET_NULL, null=True, blank=True, related_name="refusals")
+    guest_name = models.CharField(max_length=200, blank=True)
+    guest_phone = PhoneNumberField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["restaurant", "start"], name="refusal_slot_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.party_size} at {self.start:%Y-%m-%d %H:%M}: {', '.join(self.reasons)}"
+
+
+class WaitlistEntry(models.Model):
+    class Status(models.TextChoices):
+        WAITING = "waiting"
+        SEATED = "seated"
+        LEFT = "left"
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="waitlist")
+    guest = models.ForeignKey(Guest, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    party_size = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
+    quoted_wait_minutes = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField()
+    seated_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    reservation = models.OneToOneField(
+        Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="waitlist_entry"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "waitlist entries"
+        indexes = [models.Index(fields=["restaurant", "status"], name="waitlist_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.party_size} waiting since {self.created_at:%H:%M}"
+
+    @property
+    def actual_wait_minutes(self) -> int | None:
+        if self.seated_at is None:
+            return None
+        return int((self.seated_at - self.created_at).total_seconds() // 60)
+
+
+class IdempotencyKey(models.Model):
+    """A create request remembered by its `Idempotency-Key`, with the answer it got."""
+
+    scope = models.CharField(max_length=200, help_text="Who sent the key, and to which endpoint.")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_unique_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    @property
+    def in_flight(self) -> bool:
+        return self.response_status is None
