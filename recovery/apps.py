@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class RecoveryConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'recovery'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "recovery"
+    verbose_name = "Service recovery"

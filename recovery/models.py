@@ -1,3 +1,1 @@
-from django.db import models
-
-# Create your models here.
+"""Service recovery: refused guests hear from us first. Built on reservations.Refusal (next issue)."""

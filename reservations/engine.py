@@ -211,6 +211,15 @@ def local_moment(day: date, at: time, tz: ZoneInfo) -> datetime | None:
     return moment
 
 
+def _later(moment: datetime, delta: timedelta) -> datetime:
+    """`moment` plus `delta` of real elapsed time, in `moment`'s zone.
+
+    Plain `aware + timedelta` adds wall-clock time within one zone, which is
+    an hour off when a DST change falls inside the interval.
+    """
+    return (moment.astimezone(ZoneInfo("UTC")) + delta).astimezone(moment.tzinfo)
+
+
 def _wall_clock_steps(day: date, first: time, last: time, minutes: int, tz: ZoneInfo) -> list[datetime]:
     """Every `minutes` of wall-clock time from `first` to `last` (past midnight if last < first)."""
     start = datetime.combine(day, first)
@@ -316,7 +325,7 @@ def _held_tables(plan: DayPlan, start: datetime, end: datetime, now: datetime) -
     for hold in plan.holds:
         if hold.start < end and start < hold.end:
             # Released once `now` is within the lead of the first held moment the booking would use.
-            if now < max(start, hold.start) - hold.release_before:
+            if now < _later(max(start, hold.start), -hold.release_before):
                 held |= hold.tables
     return frozenset(held)
 
@@ -356,7 +365,7 @@ def decide(
 
     turn = config.turn_time(party_size)
     too_large = turn is None or party_size > config.largest_party
-    end = start + _turn_for(config, party_size)
+    end = _later(start, _turn_for(config, party_size))
     if too_large:
         if override:
             return Decision(start, True, overbook=True, reasons=(), bypassed="overbooking_limit", end=end)
@@ -418,7 +427,7 @@ def earliest_table(plan: DayPlan, *, party_size: int, now: datetime) -> tuple[da
     candidates = sorted({now} | {b.end for b in plan.bookings if now < b.end <= service.last_seating})
     for moment in candidates:
         for seating in config.seatings:
-            if seating.fits(party_size) and plan.seating_free(seating, moment, moment + turn):
+            if seating.fits(party_size) and plan.seating_free(seating, moment, _later(moment, turn)):
                 return moment, seating
     return None
 
@@ -438,7 +447,7 @@ def quote_wait(
         if found is not None:
             moment, seating = found
             turn = _turn_for(plan.config, size)
-            plan = plan.with_booking(Booking(moment, moment + turn, size, seating.tables))
+            plan = plan.with_booking(Booking(moment, _later(moment, turn), size, seating.tables))
     found = earliest_table(plan, party_size=party_size, now=now)
     if found is None:
         until_last = (service.last_seating - now) if service else timedelta(0)

@@ -54,6 +54,13 @@ class Restaurant(models.Model):
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
 
+    def save(self, *args, **kwargs) -> None:
+        # The slot grid, zone and horizon are configuration too: any save renews the token.
+        self.config_token = uuid.uuid4()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "config_token"}
+        super().save(*args, **kwargs)
+
 
 class Area(models.Model):
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="areas")
@@ -111,7 +118,10 @@ class TableCombination(models.Model):
 
 
 class ServiceHours(models.Model):
-    """One service (lunch, dinner) on one weekday: first seating to last seating, then closing."""
+    """One service (lunch, dinner) on one weekday: first seating to last seating, then closing.
+
+    A last seating or closing earlier than the opening runs past midnight.
+    """
 
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="service_hours")
     weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS)
@@ -123,11 +133,6 @@ class ServiceHours(models.Model):
     class Meta:
         ordering = ["restaurant", "weekday", "opens"]
         verbose_name_plural = "service hours"
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(opens__lte=models.F("last_seating")), name="service_opens_before_last_seating"
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.name} {self.opens:%H:%M}–{self.closes:%H:%M}"

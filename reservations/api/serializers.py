@@ -1,0 +1,311 @@
+"""Input validation and output shapes. No business rules here: views hand clean data to services."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers
+
+from ..engine import local_moment
+from ..models import Guest, Reservation, WaitlistEntry
+from ..services.guests import GuestDetails
+
+MAX_PARTY_SIZE = 100  # beyond any restaurant's room; larger is a typo, not a party
+
+
+class LocalDateTimeField(serializers.Field):
+    """ISO 8601; without an offset it is the restaurant's local time (context["tz"])."""
+
+    default_error_messages = {"invalid": "Send an ISO 8601 date and time, e.g. 2026-12-05T20:00."}
+
+    def to_internal_value(self, data) -> datetime:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            value = parse_datetime(data.strip())
+        except ValueError:
+            value = None
+        if value is None:
+            self.fail("invalid")
+        if value.tzinfo is None:
+            value = local_moment(value.date(), value.time(), self.context["tz"])
+            if value is None:
+                # A wall-clock time DST skips does not exist: say so rather than guess.
+                raise serializers.ValidationError("That local time does not exist (the clocks change).")
+        return value
+
+
+class DateQueryField(serializers.Field):
+    default_error_messages = {"invalid": "Send a date as YYYY-MM-DD."}
+
+    def to_internal_value(self, data) -> date:
+        try:
+            value = parse_date(str(data))
+        except ValueError:
+            value = None
+        if value is None:
+            self.fail("invalid")
+        return value
+
+
+class GuestInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = PhoneNumberField(required=False, allow_null=True, default=None)
+
+    def to_details(self) -> GuestDetails:
+        return GuestDetails(name=self.validated_data["name"].strip(), phone=self.validated_data["phone"])
+
+
+class OverrideInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, trim_whitespace=True)
+
+
+class ExpectationsField(serializers.ListField):
+    child = serializers.CharField(max_length=80)
+    max_length = 20
+
+
+class AvailabilityQuery(serializers.Serializer):
+    date = DateQueryField()
+    party_size = serializers.IntegerField(min_value=1, max_value=MAX_PARTY_SIZE)
+    channel = serializers.ChoiceField(choices=Reservation.Channel.choices, default=Reservation.Channel.ONLINE)
+
+
+class ReservationInput(serializers.Serializer):
+    start = LocalDateTimeField()
+    party_size = serializers.IntegerField(min_value=1, max_value=MAX_PARTY_SIZE)
+    channel = serializers.ChoiceField(choices=Reservation.Channel.choices, default=Reservation.Channel.ONLINE)
+    guest = GuestInput(required=False, allow_null=True, default=None)
+    expectations = ExpectationsField(required=False, default=list)
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    override = OverrideInput(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        guest = attrs.get("guest") or {}
+        if attrs["channel"] == Reservation.Channel.ONLINE:
+            missing = {k: ["Online bookings need the guest's name and phone."] for k in ("name", "phone")
+                       if not guest.get(k)}
+            if missing:
+                raise serializers.ValidationError({"guest": missing})
+        return attrs
+
+    def guest_details(self) -> GuestDetails | None:
+        guest = self.validated_data.get("guest")
+        if not guest:
+            return None
+        return GuestDetails(name=(guest.get("name") or "").strip(), phone=guest.get("phone"))
+
+
+class WalkInInput(serializers.Serializer):
+    party_size = serializers.IntegerField(min_value=1, max_value=MAX_PARTY_SIZE)
+    guest = GuestInput(required=False, allow_null=True, default=None)
+
+    def guest_details(self) -> GuestDetails | None:
+        guest = self.validated_data.get("guest")
+        if not guest:
+            return None
+        return GuestDetails(name=(guest.get("name") or "").strip(), phone=guest.get("phone"))
+
+
+class SeatInput(serializers.Serializer):
+    tables = serializers.ListField(child=serializers.CharField(max_length=50), required=False, allow_empty=False,
+                                   max_length=10)
+
+
+class DayQuery(serializers.Serializer):
+    date = DateQueryField()
+
+
+class TokenInput(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False)
+
+
+class TokenOutput(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class GuestUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=50)
+    expectations = ExpectationsField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    sms_opt_out = serializers.BooleanField(required=False)
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def local_iso(value: datetime | None, tz) -> str | None:
+    return value.astimezone(tz).isoformat() if value else None
+
+
+class SlotOutput(serializers.Serializer):
+    time = serializers.CharField()
+    start = serializers.DateTimeField(help_text="The slot's start with its offset (an extension).")
+    available = serializers.BooleanField()
+    overbook = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class AvailabilityOutput(serializers.Serializer):
+    date = serializers.DateField()
+    party_size = serializers.IntegerField()
+    channel = serializers.CharField()
+    slots = SlotOutput(many=True)
+
+
+class GuestBriefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    phone = serializers.CharField(allow_null=True)
+    first_visit = serializers.BooleanField()
+
+
+class OverrideOutput(serializers.Serializer):
+    by = serializers.CharField(allow_null=True)
+    at = serializers.DateTimeField()
+    reason = serializers.CharField()
+    bypassed = serializers.ChoiceField(choices=Reservation.Bypassed.choices)
+
+
+class ReservationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    restaurant = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=Reservation.Status.choices)
+    start = serializers.SerializerMethodField()
+    end = serializers.SerializerMethodField()
+    party_size = serializers.IntegerField()
+    tables = serializers.SerializerMethodField()
+    channel = serializers.ChoiceField(choices=Reservation.Channel.choices)
+    overbooked = serializers.BooleanField()
+    override = serializers.SerializerMethodField()
+    guest = serializers.SerializerMethodField()
+    expectations = serializers.ListField(child=serializers.CharField())
+    notes = serializers.CharField()
+    created_at = serializers.SerializerMethodField()
+
+    def get_restaurant(self, obj: Reservation) -> str:
+        return obj.restaurant.slug
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_start(self, obj: Reservation) -> str:
+        return local_iso(obj.start, obj.restaurant.tz)
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_end(self, obj: Reservation) -> str:
+        return local_iso(obj.end, obj.restaurant.tz)
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_created_at(self, obj: Reservation) -> str:
+        return local_iso(obj.created_at, obj.restaurant.tz)
+
+    def get_tables(self, obj: Reservation) -> list[str]:
+        return [a.table.name for a in obj.assignments.all()]
+
+    @extend_schema_field(OverrideOutput(allow_null=True))
+    def get_override(self, obj: Reservation) -> dict | None:
+        if not obj.override_bypassed:
+            return None
+        return {
+            "by": obj.override_by.get_username() if obj.override_by else None,
+            "at": local_iso(obj.override_at, obj.restaurant.tz),
+            "reason": obj.override_reason,
+            "bypassed": obj.override_bypassed,
+        }
+
+    @extend_schema_field(GuestBriefOutput(allow_null=True))
+    def get_guest(self, obj: Reservation) -> dict | None:
+        guest = obj.guest
+        if guest is None:
+            return None
+        visits = getattr(obj, "guest_visits", None)
+        if visits is None:
+            visits = guest.reservations.filter(status=Reservation.Status.COMPLETED).count()
+        return {"id": guest.pk, "name": guest.name, "phone": str(guest.phone) if guest.phone else None,
+                "first_visit": visits == 0}
+
+
+class WaitlistEntryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    party_size = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=WaitlistEntry.Status.choices)
+    quoted_wait_minutes = serializers.IntegerField()
+    waiting_minutes = serializers.IntegerField()
+    guest = GuestBriefOutput(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+def waitlist_entry_data(entry: WaitlistEntry, position: int, now: datetime) -> dict:
+    tz = entry.restaurant.tz
+    guest = entry.guest
+    return {
+        "id": entry.pk,
+        "position": position,
+        "party_size": entry.party_size,
+        "status": entry.status,
+        "quoted_wait_minutes": entry.quoted_wait_minutes,
+        "waiting_minutes": int((now - entry.created_at).total_seconds() // 60),
+        "guest": {"id": guest.pk, "name": guest.name, "phone": str(guest.phone) if guest.phone else None,
+                  "first_visit": not guest.reservations.filter(status=Reservation.Status.COMPLETED).exists()}
+        if guest else None,
+        "created_at": local_iso(entry.created_at, tz),
+    }
+
+
+class WalkInOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["seated", "waitlisted"])
+    reservation = ReservationOutput(required=False)
+    entry = WaitlistEntryOutput(required=False)
+
+
+class GuestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    phone = serializers.SerializerMethodField()
+    visits = serializers.IntegerField()
+    first_visit = serializers.SerializerMethodField()
+    tags = serializers.ListField(child=serializers.CharField())
+    expectations = serializers.ListField(child=serializers.CharField())
+    notes = serializers.CharField()
+    sms_opt_out = serializers.BooleanField()
+
+    def get_phone(self, obj: Guest) -> str | None:
+        return str(obj.phone) if obj.phone else None
+
+    def get_first_visit(self, obj: Guest) -> bool:
+        return obj.visits == 0
+
+
+class RefusalOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    party_size = serializers.IntegerField()
+    channel = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    alternatives = serializers.ListField(child=serializers.CharField())
+    guest_name = serializers.CharField()
+    guest_phone = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ErrorOutput(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class NoTablesOutput(ErrorOutput):
+    reasons = serializers.ListField(child=serializers.CharField())
+    alternatives = serializers.ListField(child=serializers.DictField())
+
+
+class HealthOutput(serializers.Serializer):
+    database = serializers.CharField()
+    broker = serializers.CharField()

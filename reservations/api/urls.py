@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("auth/token/", views.AuthTokenView.as_view(), name="auth-token"),
+    path("restaurants/<slug:slug>/availability/", views.AvailabilityView.as_view(), name="availability"),
+    path("restaurants/<slug:slug>/reservations/", views.RestaurantReservationsView.as_view(), name="reservations"),
+    path("restaurants/<slug:slug>/walk-ins/", views.WalkInsView.as_view(), name="walk-ins"),
+    path("restaurants/<slug:slug>/waitlist/", views.WaitlistView.as_view(), name="waitlist"),
+    path("restaurants/<slug:slug>/refusals/", views.RefusalsView.as_view(), name="refusals"),
+    path("reservations/<int:pk>/", views.ReservationDetailView.as_view(), name="reservation"),
+    path("reservations/<int:pk>/<str:action>/", views.ReservationActionView.as_view(), name="reservation-action"),
+    path("waitlist/<int:pk>/seat/", views.WaitlistSeatView.as_view(), name="waitlist-seat"),
+    path("waitlist/<int:pk>/leave/", views.WaitlistLeaveView.as_view(), name="waitlist-leave"),
+    path("guests/", views.GuestsView.as_view(), name="guests"),
+    path("guests/<int:pk>/", views.GuestDetailView.as_view(), name="guest"),
+]

@@ -1,0 +1,93 @@
+"""The book's errors as types. The API maps each to one HTTP answer in `api.errors`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class BookError(Exception):
+    status = 400
+    code = "bad_request"
+    default_detail = "The request could not be processed."
+
+    def __init__(self, detail: str | None = None, **extra) -> None:
+        self.detail = detail or self.default_detail
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class InvalidInput(BookError):
+    code = "validation_error"
+    default_detail = "Some fields are not valid."
+
+    def __init__(self, fields: dict[str, list[str]], detail: str | None = None) -> None:
+        super().__init__(detail or "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items()), fields=fields)
+
+
+class NoTables(BookError):
+    status = 409
+    code = "no_tables"
+    default_detail = "No table is free for this party at this time."
+
+    def __init__(self, reasons: list[str], alternatives: list[datetime], detail: str | None = None) -> None:
+        self.reasons = reasons
+        self.alternatives = alternatives
+        super().__init__(detail, reasons=reasons, alternatives=[{"start": a.isoformat()} for a in alternatives])
+
+
+class OverrideForbidden(BookError):
+    status = 403
+    code = "override_forbidden"
+    default_detail = "Only a manager may override the book."
+
+
+class InvalidTransition(BookError):
+    status = 409
+    code = "invalid_transition"
+
+
+class NoShowTooEarly(BookError):
+    status = 409
+    code = "no_show_too_early"
+    default_detail = "A guest can only be marked a no-show once their start time has passed."
+
+
+class TableTaken(BookError):
+    status = 409
+    code = "table_taken"
+    default_detail = "That table is taken at that time."
+
+
+class NoFreeTable(BookError):
+    status = 409
+    code = "no_free_table"
+    default_detail = "No free table fits this party right now."
+
+
+class OutsideServiceHours(BookError):
+    status = 409
+    code = "outside_service_hours"
+    default_detail = "The restaurant is not seating guests at this time."
+
+
+class BookBusy(BookError):
+    status = 409
+    code = "book_busy"
+    default_detail = "The book is busy with other changes for this day; please try again."
+
+
+class IdempotencyKeyReused(BookError):
+    status = 422
+    code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was already used with a different request body."
+
+
+class IdempotencyInFlight(BookError):
+    status = 409
+    code = "idempotency_in_flight"
+    default_detail = "A request with this Idempotency-Key is still being processed."
+
+
+class InvalidCredentials(BookError):
+    code = "invalid_credentials"
+    default_detail = "Unable to log in with that username and password."

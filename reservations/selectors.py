@@ -1,0 +1,208 @@
+"""Read-side queries: the day's plan for the engine, the book, guests, the waitlist.
+
+A day's availability costs two queries when the restaurant's configuration is
+cached (the restaurant row and the day's bookings), and a constant handful
+more when it is not: nothing here grows with tables, bookings or history.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from phonenumber_field.phonenumber import PhoneNumber
+
+from . import engine
+from .models import (
+    Closure,
+    Guest,
+    HoldBackRule,
+    OverbookingPolicy,
+    Reservation,
+    ReservationTable,
+    Restaurant,
+    ServiceHours,
+    Table,
+    TableCombination,
+    TurnTime,
+    WaitlistEntry,
+)
+
+_CONFIG_CACHE: OrderedDict[tuple[int, str], engine.RestaurantConfig] = OrderedDict()
+_CONFIG_CACHE_SIZE = 64
+_cache_lock = threading.Lock()
+
+
+def restaurant_config(restaurant: Restaurant) -> engine.RestaurantConfig:
+    """The restaurant's set-up as engine data, cached per process until it changes.
+
+    The cache key carries `config_token`, which every configuration change
+    renews (see `reservations.signals`), so a stale plan is never served.
+    """
+    key = (restaurant.pk, str(restaurant.config_token))
+    with _cache_lock:
+        config = _CONFIG_CACHE.get(key)
+        if config is not None:
+            _CONFIG_CACHE.move_to_end(key)
+            return config
+    config = _load_config(restaurant)
+    with _cache_lock:
+        _CONFIG_CACHE[key] = config
+        while len(_CONFIG_CACHE) > _CONFIG_CACHE_SIZE:
+            _CONFIG_CACHE.popitem(last=False)
+    return config
+
+
+def clear_config_cache() -> None:
+    with _cache_lock:
+        _CONFIG_CACHE.clear()
+
+
+def _load_config(restaurant: Restaurant) -> engine.RestaurantConfig:
+    tables = {t.pk: t for t in Table.objects.filter(restaurant=restaurant, is_active=True)}
+    seatings = [engine.Seating((t.pk,), (t.name,), t.min_covers, t.max_covers) for t in tables.values()]
+    members: dict[int, list[int]] = {}
+    sizes: dict[int, tuple[int, int]] = {}
+    for combo_id, table_id, low, high in TableCombination.tables.through.objects.filter(
+        tablecombination__restaurant=restaurant
+    ).values_list("tablecombination_id", "table_id", "tablecombination__min_covers", "tablecombination__max_covers"):
+        members.setdefault(combo_id, []).append(table_id)
+        sizes[combo_id] = (low, high)
+    for combo_id, table_ids in members.items():
+        if all(t in tables for t in table_ids):  # a combination with an inactive table is unusable
+            ordered = tuple(sorted(table_ids))
+            seatings.append(engine.Seating(ordered, tuple(tables[t].name for t in ordered), *sizes[combo_id]))
+
+    held_tables: dict[int, set[int]] = defaultdict(set)
+    for rule_id, table_id in HoldBackRule.tables.through.objects.filter(
+        holdbackrule__restaurant=restaurant, holdbackrule__is_active=True
+    ).values_list("holdbackrule_id", "table_id"):
+        held_tables[rule_id].add(table_id)
+    hold_rules = tuple(
+        engine.HoldRule(frozenset(r.weekdays), r.starts, r.ends, frozenset(held_tables[r.pk]), r.release_minutes_before)
+        for r in HoldBackRule.objects.filter(pk__in=held_tables.keys())
+    )
+
+    policy = OverbookingPolicy.objects.filter(restaurant=restaurant, is_active=True).first()
+    return engine.RestaurantConfig(
+        tz=restaurant.tz,
+        slot_minutes=restaurant.slot_minutes,
+        horizon_days=restaurant.booking_horizon_days,
+        seatings=tuple(seatings),
+        services=tuple(
+            engine.ServiceRule(s.weekday, s.opens, s.last_seating, s.closes)
+            for s in ServiceHours.objects.filter(restaurant=restaurant)
+        ),
+        holds=hold_rules,
+        policy=(
+            engine.Policy(policy.max_overbooked_covers, policy.max_party_size, frozenset(policy.channels))
+            if policy
+            else None
+        ),
+        turn_times=tuple(
+            engine.TurnRule(t.min_party, t.max_party, t.minutes) for t in TurnTime.objects.filter(restaurant=restaurant)
+        ),
+        closures=frozenset(Closure.objects.filter(restaurant=restaurant).values_list("date", flat=True)),
+    )
+
+
+def day_bounds(config: engine.RestaurantConfig, day: date) -> tuple[datetime, datetime]:
+    """The stretch of time whose bookings can touch the day's services (overnight ones included)."""
+    start = datetime.combine(day, datetime.min.time()).replace(tzinfo=config.tz)
+    return start, start + timedelta(days=2)
+
+
+def active_bookings(
+    restaurant: Restaurant, config: engine.RestaurantConfig, start: datetime, end: datetime
+) -> list[engine.Booking]:
+    """Active bookings overlapping [start, end), in one query on the (restaurant, start) index."""
+    rows = (
+        Reservation.objects.filter(
+            restaurant=restaurant,
+            status__in=Reservation.ACTIVE_STATUSES,
+            # Bound `start` from below too, so the index is used instead of scanning history.
+            start__gte=start - config.longest_turn - timedelta(days=1),
+            start__lt=end,
+            end__gt=start,
+        )
+        .values_list("id", "start", "end", "party_size", "overbooked", "assignments__table_id")
+        .order_by("id")
+    )
+    bookings: dict[int, list] = {}
+    for pk, b_start, b_end, covers, overbooked, table_id in rows:
+        entry = bookings.setdefault(pk, [b_start, b_end, covers, overbooked, []])
+        if table_id is not None:
+            entry[4].append(table_id)
+    return [
+        engine.Booking(b_start, b_end, covers, tuple(sorted(tables)), overbooked, pk)
+        for pk, (b_start, b_end, covers, overbooked, tables) in bookings.items()
+    ]
+
+
+def day_plan(restaurant: Restaurant, day: date, *, exclude_reservation: int | None = None) -> engine.DayPlan:
+    config = restaurant_config(restaurant)
+    start, end = day_bounds(config, day)
+    bookings = active_bookings(restaurant, config, start, end)
+    if exclude_reservation is not None:
+        bookings = [b for b in bookings if b.id != exclude_reservation]
+    return engine.plan_day(config, day, bookings)
+
+
+def restaurant_by_slug(slug: str) -> Restaurant:
+    return Restaurant.objects.get(slug=slug)
+
+
+def _reservation_queryset() -> QuerySet[Reservation]:
+    return (
+        Reservation.objects.select_related("restaurant", "guest", "override_by")
+        .prefetch_related(
+            Prefetch("assignments", queryset=ReservationTable.objects.select_related("table").order_by("table_id"))
+        )
+        .annotate(
+            guest_visits=Count(
+                "guest__reservations", filter=Q(guest__reservations__status=Reservation.Status.COMPLETED)
+            )
+        )
+    )
+
+
+def reservation_get(pk: int) -> Reservation:
+    return _reservation_queryset().get(pk=pk)
+
+
+def local_day_range(restaurant: Restaurant, day: date) -> tuple[datetime, datetime]:
+    """Local midnight to local midnight (23 or 25 hours on a DST day)."""
+    tz = restaurant.tz
+    start = datetime.combine(day, datetime.min.time()).replace(tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time()).replace(tzinfo=tz)
+    return start, end
+
+
+def book_for_day(restaurant: Restaurant, day: date) -> QuerySet[Reservation]:
+    """The day's book in the restaurant's time zone, every status, in start order."""
+    start, end = local_day_range(restaurant, day)
+    return _reservation_queryset().filter(restaurant=restaurant, start__gte=start, start__lt=end)
+
+
+def guests_with_visits() -> QuerySet[Guest]:
+    return Guest.objects.annotate(
+        visits=Count("reservations", filter=Q(reservations__status=Reservation.Status.COMPLETED))
+    )
+
+
+def guest_by_phone(phone: PhoneNumber) -> Guest | None:
+    return guests_with_visits().filter(phone=phone).first()
+
+
+def guest_visits(guest: Guest) -> int:
+    return guest.reservations.filter(status=Reservation.Status.COMPLETED).count()
+
+
+def waiting_parties(restaurant: Restaurant) -> list[WaitlistEntry]:
+    return list(
+        WaitlistEntry.objects.filter(restaurant=restaurant, status=WaitlistEntry.Status.WAITING)
+        .select_related("guest")
+        .order_by("created_at", "id")
+    )
