@@ -50,16 +50,16 @@ class Restaurant(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def tz(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.time_zone)
-
     def save(self, *args, **kwargs) -> None:
         # The slot grid, zone and horizon are configuration too: any save renews the token.
         self.config_token = uuid.uuid4()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "config_token"}
         super().save(*args, **kwargs)
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
 
 
 class Area(models.Model):
@@ -237,6 +237,9 @@ class BookDay(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["restaurant", "date"], name="bookday_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.restaurant_id} {self.date}"
+
 
 class Guest(models.Model):
     name = models.CharField(max_length=200, blank=True)
@@ -347,6 +350,9 @@ class ReservationTable(models.Model):
             models.UniqueConstraint(fields=["reservation", "table"], name="assignment_unique_table"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.table_id} {self.start:%Y-%m-%d %H:%M}–{self.end:%H:%M}"
+
 
 class Refusal(models.Model):
     """A moment the restaurant said no: lost demand, and where recovery starts."""
@@ -419,6 +425,9 @@ class IdempotencyKey(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_unique_key")]
         indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return self.key
 
     @property
     def in_flight(self) -> bool:

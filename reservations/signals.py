@@ -5,7 +5,16 @@ import uuid
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from .models import Closure, HoldBackRule, OverbookingPolicy, Restaurant, ServiceHours, Table, TableCombination, TurnTime
+from .models import (
+    Closure,
+    HoldBackRule,
+    OverbookingPolicy,
+    Restaurant,
+    ServiceHours,
+    Table,
+    TableCombination,
+    TurnTime,
+)
 
 CONFIG_MODELS = (Table, TableCombination, ServiceHours, Closure, TurnTime, HoldBackRule, OverbookingPolicy)
 

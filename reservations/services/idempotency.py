@@ -36,7 +36,9 @@ def request_fingerprint(body: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def idempotency_claim(*, scope: str, key: str, fingerprint: str, now: datetime | None = None) -> IdempotencyKey | Replay:
+def idempotency_claim(
+    *, scope: str, key: str, fingerprint: str, now: datetime | None = None
+) -> IdempotencyKey | Replay:
     """Claim the key for this request, or answer with what the first request got."""
     if not key or len(key) > 255:
         raise InvalidInput({"Idempotency-Key": ["Send a key of 1 to 255 characters."]})

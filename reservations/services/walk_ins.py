@@ -12,7 +12,7 @@ from django.utils import timezone
 from .. import engine, selectors
 from ..errors import InvalidTransition, NoFreeTable, NoTables, OutsideServiceHours
 from ..models import Reservation, Restaurant, WaitlistEntry
-from .booking import local_day, reservation_create, refusal_record
+from .booking import local_day, refusal_record, reservation_create
 from .guests import GuestDetails, guest_resolve
 from .locking import lock_book_days
 

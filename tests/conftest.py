@@ -1,0 +1,112 @@
+"""Shared fixtures: the contract's demo restaurant, its staff, and API clients for each role.
+
+On PostgreSQL (DATABASE_URL=postgres://...) an unreachable server fails the
+run at once rather than skipping anything.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from reservations.services.demo import demo_restaurant_reset, demo_users_reset
+
+DEMO_PASSWORD = "test-password-1"
+
+
+def pytest_report_header(config):
+    url = os.environ.get("DATABASE_URL", "")
+    return f"database: {'PostgreSQL' if url.startswith('postgres') else 'SQLite'}"
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        try:
+            connection.ensure_connection()
+        except Exception as exc:  # a PostgreSQL run with no PostgreSQL must fail, never skip
+            pytest.exit(f"PostgreSQL is unreachable at {connection.settings_dict['HOST']}: {exc}", returncode=3)
+        return
+    # On SQLite the PostgreSQL-only tests are deselected (they run in the PostgreSQL pass), not skipped.
+    selected = [item for item in items if "postgres" not in item.keywords]
+    deselected = [item for item in items if "postgres" in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+@pytest.fixture
+def samna(db):
+    return demo_restaurant_reset()
+
+
+@pytest.fixture
+def staff(db):
+    demo_users_reset(password=DEMO_PASSWORD)
+    from django.contrib.auth import get_user_model
+
+    return {u.username: u for u in get_user_model().objects.filter(username__in=["host", "manager", "admin"])}
+
+
+def _client_for(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        from rest_framework.authtoken.models import Token
+
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def anon_api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def host_api(staff) -> APIClient:
+    return _client_for(staff["host"])
+
+
+@pytest.fixture
+def manager_api(staff) -> APIClient:
+    return _client_for(staff["manager"])
+
+
+@pytest.fixture
+def admin_api(staff) -> APIClient:
+    return _client_for(staff["admin"])
+
+
+def next_weekday(weekday: int, *, weeks_ahead: int = 2) -> date:
+    """A date on this weekday (Monday = 0) a couple of weeks from now: safely in the future and the horizon."""
+    today = timezone.localdate()
+    start = today + timedelta(weeks=weeks_ahead)
+    return start + timedelta(days=(weekday - start.weekday()) % 7)
+
+
+@pytest.fixture
+def saturday() -> date:
+    return next_weekday(5)
+
+
+@pytest.fixture
+def tuesday() -> date:
+    return next_weekday(1)
+
+
+def at(day: date, hhmm: str) -> str:
+    """A local start string the API takes, e.g. at(saturday, "20:00") -> "2026-12-05T20:00"."""
+    return f"{day.isoformat()}T{hhmm}"
+
+
+def kyiv(day: date, hhmm: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    hour, minute = map(int, hhmm.split(":"))
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo("Europe/Kyiv"))
