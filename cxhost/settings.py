@@ -5,6 +5,7 @@ background tasks in-process; `DATABASE_URL` and `REDIS_URL` switch to
 PostgreSQL and a Celery broker.
 """
 
+import warnings
 from pathlib import Path
 
 import environ
@@ -102,6 +103,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Serve the admin's and the API docs' static files without a collectstatic step.
+WHITENOISE_USE_FINDERS = True
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 LOGIN_URL = "admin:login"
 
 PHONENUMBER_DB_FORMAT = "E164"
