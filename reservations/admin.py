@@ -145,7 +145,7 @@ class ReservationAdmin(admin.ModelAdmin):
     """Bookings are made through the book (desk, API), never typed in here: the admin reads and cancels."""
 
     list_display = ["id", "restaurant", "local_start", "party_size", "guest", "status", "channel", "table_names",
-                    "overbooked", "override_bypassed", "override_by"]
+                    "overbooked", "override_bypassed", "override_by", "override_reason"]
     list_filter = ["restaurant", "status", "channel", "overbooked", OverrideFilter, "override_bypassed"]
     date_hierarchy = "start"
     search_fields = ["guest__name", "guest__phone", "notes", "override_reason"]

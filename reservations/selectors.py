@@ -183,7 +183,9 @@ def local_day_range(restaurant: Restaurant, day: date) -> tuple[datetime, dateti
 def book_for_day(restaurant: Restaurant, day: date) -> QuerySet[Reservation]:
     """The day's book in the restaurant's time zone, every status, in start order."""
     start, end = local_day_range(restaurant, day)
-    return _reservation_queryset().filter(restaurant=restaurant, start__gte=start, start__lt=end)
+    # Explicit: Meta.ordering is not applied to a query with an aggregate (the visit count).
+    book = _reservation_queryset().filter(restaurant=restaurant, start__gte=start, start__lt=end)
+    return book.order_by("start", "id")
 
 
 def guests_with_visits() -> QuerySet[Guest]:

@@ -181,11 +181,11 @@ class RestaurantReservationsView(APIView):
 
     def _create(self, request: Request, restaurant: Restaurant) -> Response:
         body = request.data
-        channel = body.get("channel", Reservation.Channel.ONLINE) if isinstance(body, dict) else None
-        if channel != Reservation.Channel.ONLINE or (isinstance(body, dict) and body.get("override")):
-            require_staff(request)
+        # A body that is not an object is bad input (400) whoever sends it, not a question of who is asking.
         if not isinstance(body, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
+        if body.get("channel", Reservation.Channel.ONLINE) != Reservation.Channel.ONLINE or body.get("override"):
+            require_staff(request)
         serializer = validated(s.ReservationInput, body, tz=restaurant.tz)
         data = serializer.validated_data
         reservation = reservation_create(

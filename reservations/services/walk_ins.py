@@ -80,7 +80,8 @@ def waitlist_seat(
     restaurant = entry.restaurant
     with transaction.atomic():
         lock_book_days(restaurant, {local_day(restaurant, now)})
-        current = WaitlistEntry.objects.select_for_update().select_related("guest").get(pk=entry.pk)
+        # `of=("self",)`: the guest is a nullable join, and PostgreSQL cannot lock the outer side of one.
+        current = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("guest").get(pk=entry.pk)
         if current.status != WaitlistEntry.Status.WAITING:
             raise InvalidTransition(f"This party is no longer waiting ({current.status}).")
         guest = current.guest

@@ -1,0 +1,183 @@
+"""Guests: one profile per phone, visits counted from completed bookings, expectations remembered."""
+
+from __future__ import annotations
+
+import pytest
+
+from reservations.models import Guest
+from tests.conftest import at
+from tests.factories import GuestFactory
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+380671234567"
+GUEST_FIELDS = {"id", "name", "phone", "visits", "first_visit", "tags", "expectations", "notes", "sms_opt_out"}
+RESERVATIONS = "/api/v1/restaurants/samna/reservations/"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def book(api, day, hhmm: str, *, phone: str = PHONE, name: str = "Olena K.", expectations=(), channel="phone"):
+    response = api.post(RESERVATIONS, {
+        "start": at(day, hhmm), "party_size": 2, "channel": channel,
+        "guest": {"name": name, "phone": phone}, "expectations": list(expectations),
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def act(api, reservation: dict, action: str) -> dict:
+    response = api.post(f"/api/v1/reservations/{reservation['id']}/{action}/", format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def find(api, phone: str = PHONE) -> list[dict]:
+    response = api.get("/api/v1/guests/", {"phone": phone})  # encoded: "+" travels as %2B
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def test_lookup_by_phone_returns_the_profile(samna, host_api, tuesday):
+    booking = book(host_api, tuesday, "19:00", expectations=["window_seat"])
+    GuestFactory(phone="+380501112233")  # someone else
+
+    guests = find(host_api)
+
+    assert len(guests) == 1
+    guest = guests[0]
+    assert set(guest) >= GUEST_FIELDS
+    assert guest == {**guest, "id": booking["guest"]["id"], "name": "Olena K.", "phone": PHONE, "visits": 0,
+                     "first_visit": True, "tags": [], "expectations": ["window_seat"], "notes": "",
+                     "sms_opt_out": False}
+
+
+def test_lookup_accepts_a_raw_plus_which_arrives_as_a_space(samna, host_api):
+    GuestFactory(phone=PHONE, name="Olena K.")
+    GuestFactory(phone="+380501112233")
+
+    encoded = host_api.get("/api/v1/guests/?phone=%2B380671234567")
+    raw = host_api.get(f"/api/v1/guests/?phone={PHONE}")  # the "+" is decoded to " "
+
+    assert encoded.status_code == raw.status_code == 200
+    assert [g["phone"] for g in encoded.json()] == [PHONE]
+    assert raw.json() == encoded.json()
+
+
+def test_lookup_of_an_unknown_phone_is_an_empty_list(samna, host_api):
+    GuestFactory(phone="+380501112233")
+
+    assert find(host_api, "+380671000000") == []
+
+
+@pytest.mark.parametrize("phone", ["not-a-phone", "+38012", "12ab"])
+def test_an_invalid_phone_in_the_query_is_a_400(samna, host_api, phone):
+    response = host_api.get("/api/v1/guests/", {"phone": phone})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert "phone" in body["fields"]
+
+
+def test_visits_count_only_completed_reservations(samna, host_api, tuesday):
+    first = book(host_api, tuesday, "13:00")
+    assert first["guest"]["first_visit"] is True
+
+    act(host_api, first, "seat")
+    act(host_api, first, "complete")
+    cancelled = book(host_api, tuesday, "19:00")
+    act(host_api, cancelled, "cancel")
+    book(host_api, tuesday, "20:30")  # booked, not yet visited
+
+    [guest] = find(host_api)
+    assert guest["visits"] == 1
+    assert guest["first_visit"] is False
+
+
+def test_a_booking_tells_whether_it_is_the_guests_first_visit(samna, host_api, tuesday):
+    newcomer = book(host_api, tuesday, "13:00")
+    assert newcomer["guest"]["first_visit"] is True
+    cancelled = book(host_api, tuesday, "15:00")
+    act(host_api, cancelled, "cancel")
+    assert book(host_api, tuesday, "16:00", phone="+380501112233")["guest"]["first_visit"] is True
+
+    act(host_api, newcomer, "seat")
+    act(host_api, newcomer, "complete")
+    regular = book(host_api, tuesday, "20:00")
+
+    assert regular["guest"]["id"] == newcomer["guest"]["id"]
+    assert regular["guest"]["first_visit"] is False
+    detail = host_api.get(f"/api/v1/reservations/{regular['id']}/").json()
+    assert detail["guest"]["first_visit"] is False
+
+
+def test_expectations_from_bookings_are_merged_into_the_profile_without_duplicates(samna, host_api, tuesday):
+    book(host_api, tuesday, "13:00", expectations=["kids_menu", "window_seat"])
+    book(host_api, tuesday, "19:00", expectations=["window_seat", "high_chair"])
+    book(host_api, tuesday, "20:00", channel="online", expectations=["kids_menu"])
+
+    [guest] = find(host_api)
+
+    assert sorted(guest["expectations"]) == ["high_chair", "kids_menu", "window_seat"]
+    assert len(guest["expectations"]) == len(set(guest["expectations"]))
+    assert Guest.objects.count() == 1
+
+
+def test_get_one_guest_by_id(samna, host_api):
+    guest = GuestFactory(name="Mykola", tags=["regular"], notes="Likes the corner table")
+
+    response = host_api.get(f"/api/v1/guests/{guest.pk}/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) >= GUEST_FIELDS
+    assert (body["id"], body["name"], body["phone"]) == (guest.pk, "Mykola", str(guest.phone))
+    assert (body["tags"], body["notes"], body["visits"], body["first_visit"]) == (
+        ["regular"], "Likes the corner table", 0, True)
+    missing = host_api.get(f"/api/v1/guests/{guest.pk + 1000}/")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
+
+
+def test_patch_tags_and_notes(samna, host_api):
+    guest = GuestFactory(tags=["regular"], notes="")
+
+    response = host_api.patch(f"/api/v1/guests/{guest.pk}/", {"tags": ["regular", "vip"], "notes": "Allergic to nuts"},
+                              format="json")
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["tags"], response.json()["notes"]) == (["regular", "vip"], "Allergic to nuts")
+    again = host_api.get(f"/api/v1/guests/{guest.pk}/").json()
+    assert (again["tags"], again["notes"]) == (["regular", "vip"], "Allergic to nuts")
+    guest.refresh_from_db()
+    assert guest.tags == ["regular", "vip"] and guest.notes == "Allergic to nuts"
+
+
+def test_patch_rejects_bad_input(samna, host_api):
+    guest = GuestFactory(tags=["regular"])
+
+    response = host_api.patch(f"/api/v1/guests/{guest.pk}/", {"tags": "vip"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    guest.refresh_from_db()
+    assert guest.tags == ["regular"]
+
+
+def test_guests_are_staff_only(samna, anon_api):
+    guest = GuestFactory()
+
+    answers = [
+        anon_api.get("/api/v1/guests/", {"phone": str(guest.phone)}),
+        anon_api.get(f"/api/v1/guests/{guest.pk}/"),
+        anon_api.patch(f"/api/v1/guests/{guest.pk}/", {"notes": "x"}, format="json"),
+    ]
+
+    assert [a.status_code for a in answers] == [401, 401, 401]
+    assert {a.json()["code"] for a in answers} == {"not_authenticated"}
+    guest.refresh_from_db()
+    assert guest.notes == ""

@@ -1,0 +1,232 @@
+"""`seed_demo` builds exactly the contract's Samna; /healthz/, /api/schema/ and /api/docs/ answer as promised."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from datetime import time as clock
+from io import StringIO
+
+import pytest
+import redis
+import yaml
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from reservations.management.commands.seed_demo import DEFAULT_PASSWORD
+from reservations.models import (
+    HoldBackRule,
+    OverbookingPolicy,
+    Reservation,
+    Restaurant,
+    ServiceHours,
+    Table,
+    TableCombination,
+    TurnTime,
+)
+from reservations.services.booking import reservation_create
+from tests.conftest import kyiv, next_weekday
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "pw12345678"
+TABLES = {
+    "T1": ("hall", 1, 2), "T2": ("hall", 1, 2), "T3": ("hall", 1, 2), "T4": ("hall", 1, 2),
+    "T5": ("hall", 2, 4), "T6": ("hall", 2, 4), "T7": ("hall", 2, 4), "T8": ("hall", 2, 4),
+    "T9": ("hall", 4, 6), "T10": ("hall", 4, 6),
+    "T11": ("terrace", 1, 2), "T12": ("terrace", 1, 2),
+}
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    # The token endpoint is rate limited per address; other tests in the run must not use up our allowance.
+    cache.clear()
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def token_for(username: str, password: str):
+    return APIClient().post("/api/v1/auth/token/", {"username": username, "password": password}, format="json")
+
+
+def test_seed_demo_creates_the_contracts_restaurant(db):
+    seed("--password", PASSWORD)
+
+    samna = Restaurant.objects.get(slug="samna")
+    assert (samna.name, samna.time_zone, samna.slot_minutes, samna.booking_horizon_days) == (
+        "Samna", "Europe/Kyiv", 15, 180)
+    tables = {t.name: (t.area.name, t.min_covers, t.max_covers) for t in Table.objects.filter(restaurant=samna)}
+    assert tables == TABLES
+    assert all(Table.objects.filter(restaurant=samna).values_list("is_active", flat=True))
+    combinations = {
+        (tuple(sorted(t.name for t in c.tables.all())), c.min_covers, c.max_covers)
+        for c in TableCombination.objects.filter(restaurant=samna)
+    }
+    assert combinations == {(("T11", "T12"), 3, 4), (("T10", "T9"), 7, 10)}
+    hours = ServiceHours.objects.filter(restaurant=samna)
+    assert sorted(h.weekday for h in hours) == list(range(7))
+    assert {(h.opens, h.last_seating, h.closes) for h in hours} == {(clock(12), clock(22), clock(23))}
+    turns = {(t.min_party, t.max_party, t.minutes) for t in TurnTime.objects.filter(restaurant=samna)}
+    assert turns == {(1, 2, 90), (3, 4, 120), (5, 6, 150), (7, 10, 180)}
+    [hold] = HoldBackRule.objects.filter(restaurant=samna, is_active=True)
+    assert sorted(hold.weekdays) == [4, 5]
+    assert (hold.starts, hold.ends, hold.release_minutes_before) == (clock(19), clock(22), 60)
+    assert sorted(t.name for t in hold.tables.all()) == ["T3", "T4"]
+    policy = OverbookingPolicy.objects.get(restaurant=samna)
+    assert policy.is_active
+    assert (policy.max_overbooked_covers, policy.max_party_size, sorted(policy.channels)) == (4, 4, ["host", "phone"])
+
+
+def test_seed_demo_creates_the_three_users_with_the_password(db):
+    seed("--password", PASSWORD)
+
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=["host", "manager", "admin"])}
+    assert set(users) == {"host", "manager", "admin"}
+    assert [g.name for g in users["host"].groups.all()] == ["host"]
+    assert [g.name for g in users["manager"].groups.all()] == ["manager"]
+    assert users["admin"].is_superuser
+    assert not users["host"].is_superuser and not users["manager"].is_superuser
+    for username in users:
+        response = token_for(username, PASSWORD)
+        assert response.status_code == 200, response.json()
+        assert response.json()["token"]
+    wrong = token_for("host", "not-the-password")
+    assert wrong.status_code == 400
+    assert wrong.json()["code"] == "invalid_credentials"
+
+
+def test_rerunning_seed_demo_resets_the_book(db):
+    seed("--password", PASSWORD)
+    saturday = next_weekday(5)
+    booking = reservation_create(restaurant=Restaurant.objects.get(slug="samna"), start=kyiv(saturday, "20:00"),
+                                 party_size=2, channel="phone")
+    old_token = token_for("host", PASSWORD).json()["token"]
+
+    seed("--password", "another-pw-1")
+
+    assert not Reservation.objects.filter(pk=booking.pk).exists()
+    assert Restaurant.objects.filter(slug="samna").count() == 1
+    assert Table.objects.count() == 12
+    assert TableCombination.objects.count() == 2
+    assert ServiceHours.objects.count() == 7
+    assert HoldBackRule.objects.count() == 1 and OverbookingPolicy.objects.count() == 1
+    assert get_user_model().objects.filter(username__in=["host", "manager", "admin"]).count() == 3
+    assert token_for("host", PASSWORD).status_code == 400
+    new_token = token_for("host", "another-pw-1")
+    assert new_token.status_code == 200
+    assert new_token.json()["token"] != old_token
+
+
+def test_seed_demo_prints_its_default_password(db):
+    output = seed()
+
+    assert DEFAULT_PASSWORD in output
+    assert token_for("manager", DEFAULT_PASSWORD).status_code == 200
+
+
+# --- health ---------------------------------------------------------------------------------------------------
+
+
+def test_healthz_without_a_broker_runs_tasks_in_process(client):
+    with override_settings(REDIS_URL=""):
+        response = client.get("/healthz/")
+
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "eager"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def own_redis():
+    """A redis-server of our own on a spare port (never the machine's shared one), and its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=0.2).ping()
+            break
+        except redis.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"redis-server did not start on port {port}") from None
+            time.sleep(0.05)
+    yield process, url
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def test_healthz_reports_the_broker_up_then_down(client, own_redis):
+    process, url = own_redis
+
+    with override_settings(REDIS_URL=url):
+        up = client.get("/healthz/")
+        process.kill()
+        process.wait(timeout=5)
+        down = client.get("/healthz/")
+
+    assert up.status_code == 200
+    assert up.json() == {"database": "ok", "broker": "ok"}
+    assert down.status_code == 503
+    assert down.json() == {"database": "ok", "broker": "down"}
+
+
+# --- the API's own description --------------------------------------------------------------------------------
+
+CONTRACT_PATHS = [
+    "/api/v1/restaurants/{slug}/availability/",
+    "/api/v1/restaurants/{slug}/reservations/",
+    "/api/v1/reservations/{id}/",
+    "/api/v1/restaurants/{slug}/walk-ins/",
+    "/api/v1/restaurants/{slug}/waitlist/",
+    "/api/v1/waitlist/{id}/seat/",
+    "/api/v1/guests/",
+    "/api/v1/guests/{id}/",
+    "/api/v1/auth/token/",
+]
+
+
+def test_the_schema_is_openapi_3_and_describes_every_contract_path(client):
+    response = client.get("/api/schema/")
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    schema = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+    assert str(schema["openapi"]).startswith("3.")
+    missing = [path for path in CONTRACT_PATHS if path not in schema["paths"]]
+    assert missing == []
+    assert "post" in schema["paths"]["/api/v1/restaurants/{slug}/walk-ins/"]
+    assert "get" in schema["paths"]["/api/v1/restaurants/{slug}/availability/"]
+
+
+def test_the_docs_page_is_html(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "<html" in response.content.decode().lower()
