@@ -44,6 +44,16 @@ def pytest_collection_modifyitems(config, items):
         items[:] = selected
 
 
+@pytest.fixture(autouse=True)
+def _fast_and_fresh(settings):
+    # Staff passwords are set in most tests: the real hasher's cost buys nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Public endpoints are rate limited per address in the cache: every test starts with a clean slate.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def samna(db):
     return demo_restaurant_reset()

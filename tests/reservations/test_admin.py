@@ -17,9 +17,6 @@ HELD = {"T3", "T4"}
 TWO_TOPS = {"T1", "T2", "T3", "T4", "T11", "T12", "T5", "T6", "T7", "T8"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

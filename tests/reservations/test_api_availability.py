@@ -7,7 +7,6 @@ from datetime import time, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -25,14 +24,6 @@ SAMNA_SLOTS = [f"{m // 60:02d}:{m % 60:02d}" for m in range(12 * 60, 22 * 60 + 1
 NOT_HELD_FOR_TWO = {"T1", "T2", "T11", "T12", "T5", "T6", "T7", "T8"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_and_fresh(settings):
-    # Staff passwords are hashed for every test: a fast hasher keeps the suite quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # The public endpoints are rate limited per address in the cache; each test starts with a clean slate.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -19,14 +18,6 @@ RESERVATIONS = "/api/v1/restaurants/samna/reservations/"
 TOKEN = "/api/v1/auth/token/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_and_fresh(settings):
-    # Staff passwords are hashed for every test: a fast hasher keeps the suite quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # The public endpoints are rate limited per address in the cache; each test starts with a clean slate.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def last_sunday_of_march_ahead() -> date:

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -36,14 +35,6 @@ CONTRACT_FIELDS = {"id", "restaurant", "status", "start", "end", "party_size", "
                    "override", "guest", "expectations", "notes"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_and_fresh(settings):
-    # Staff passwords are hashed for every test: a fast hasher keeps the suite quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # The public endpoints are rate limited per address in the cache; each test starts with a clean slate.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

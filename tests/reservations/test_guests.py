@@ -15,9 +15,6 @@ GUEST_FIELDS = {"id", "name", "phone", "visits", "first_visit", "tags", "expecta
 RESERVATIONS = "/api/v1/restaurants/samna/reservations/"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def book(api, day, hhmm: str, *, phone: str = PHONE, name: str = "Olena K.", expectations=(), channel="phone"):

@@ -22,7 +22,7 @@ def _grow(restaurant, factor: int, day) -> None:
     tz = restaurant.tz
     reservations = []
     for days_back in range(0, 30):  # history must not cost anything either
-        for i, table in enumerate(tables):
+        for i in range(len(tables)):
             start = datetime.combine(day - timedelta(days=days_back), time(12)).replace(tzinfo=tz) + timedelta(
                 minutes=15 * (i % 40)
             )

@@ -13,7 +13,6 @@ import pytest
 import redis
 import yaml
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.management import call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -43,15 +42,8 @@ TABLES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def fresh_throttles():
-    # The token endpoint is rate limited per address; other tests in the run must not use up our allowance.
-    cache.clear()
 
 
 def seed(*args: str) -> str:

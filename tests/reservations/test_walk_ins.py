@@ -26,10 +26,6 @@ from tests.factories import small_restaurant
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The staff fixture sets three passwords per test; the real hasher's cost buys nothing here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 HELD = {"T3", "T4"}
 TWO_TOPS = {"T1", "T2", "T3", "T4", "T11", "T12", "T5", "T6", "T7", "T8"}  # every single table that seats 2
