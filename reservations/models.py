@@ -390,6 +390,8 @@ class WaitlistEntry(models.Model):
     party_size = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
     quoted_wait_minutes = models.PositiveSmallIntegerField()
+    # False when no table fitting the party frees before the last seating: say so, don't promise.
+    likely_tonight = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     seated_at = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)

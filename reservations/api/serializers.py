@@ -237,6 +237,7 @@ class WaitlistEntryOutput(serializers.Serializer):
     party_size = serializers.IntegerField()
     status = serializers.ChoiceField(choices=WaitlistEntry.Status.choices)
     quoted_wait_minutes = serializers.IntegerField()
+    likely_tonight = serializers.BooleanField(help_text="False when no fitting table frees before the last seating.")
     waiting_minutes = serializers.IntegerField()
     guest = GuestBriefOutput(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -251,6 +252,7 @@ def waitlist_entry_data(entry: WaitlistEntry, position: int, now: datetime) -> d
         "party_size": entry.party_size,
         "status": entry.status,
         "quoted_wait_minutes": entry.quoted_wait_minutes,
+        "likely_tonight": entry.likely_tonight,
         "waiting_minutes": int((now - entry.created_at).total_seconds() // 60),
         "guest": {"id": guest.pk, "name": guest.name, "phone": str(guest.phone) if guest.phone else None,
                   "first_visit": not guest.reservations.filter(status=Reservation.Status.COMPLETED).exists()}

@@ -59,7 +59,7 @@ def _waitlist_add(
 ) -> tuple[WaitlistEntry, int]:
     waiting = selectors.waiting_parties(restaurant)
     plan = selectors.day_plan(restaurant, local_day(restaurant, now))
-    minutes, _likely = engine.quote_wait(
+    minutes, likely = engine.quote_wait(
         plan, party_size=party_size, now=now, parties_ahead=[w.party_size for w in waiting]
     )
     entry = WaitlistEntry.objects.create(
@@ -67,6 +67,7 @@ def _waitlist_add(
         guest=guest_resolve(details=guest),
         party_size=party_size,
         quoted_wait_minutes=minutes,
+        likely_tonight=likely,
         created_at=now,
     )
     return entry, len(waiting) + 1

@@ -145,8 +145,23 @@ def test_when_nothing_is_free_walk_ins_are_waitlisted_in_order_with_padded_quote
     assert quote_1 >= minutes_between(free_at[0], now)
     assert quote_2 >= minutes_between(free_at[1], now)
     assert quote_2 >= quote_1
+    assert first.entry.likely_tonight and second.entry.likely_tonight
     assert Reservation.objects.filter(channel="walk_in").count() == 2  # only the two seated at 19:30
     assert [(e.pk, p) for e, p in waitlist_positions(samna)] == [(first.entry.pk, 1), (second.entry.pk, 2)]
+
+
+def test_a_quote_says_when_no_table_is_likely_before_the_last_seating(samna, tuesday):
+    # Every table that seats 2 is taken from 20:30 to the end of the evening.
+    for hhmm in ("20:30", "22:00"):
+        for _ in TWO_TOPS:
+            book(samna, tuesday, hhmm)
+    now = kyiv(tuesday, "20:45")
+
+    late = walk_in_arrive(restaurant=samna, party_size=2, now=now)
+
+    assert late.status == "waitlisted"
+    assert late.entry.likely_tonight is False
+    assert WaitlistEntry.objects.get(pk=late.entry.pk).likely_tonight is False
 
 
 def test_a_party_for_another_kind_of_table_is_seated_past_the_waitlist(samna, saturday):
