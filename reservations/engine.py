@@ -39,6 +39,7 @@ REASON_ORDER = (
 )
 
 WALK_IN = "walk_in"
+ONLINE = "online"
 HOLD_BACK = "hold_back"
 
 
@@ -86,7 +87,8 @@ class Policy:
     channels: frozenset[str]
 
     def applies_to(self, party_size: int, channel: str) -> bool:
-        return channel in self.channels and party_size <= self.max_party_size
+        # Online bookings never overbook (the contract), whatever the stored channel list says.
+        return channel != ONLINE and channel in self.channels and party_size <= self.max_party_size
 
 
 @dataclass(frozen=True)
@@ -368,7 +370,7 @@ def decide(
     end = _later(start, _turn_for(config, party_size))
     if too_large:
         if override:
-            return Decision(start, True, overbook=True, reasons=(), bypassed="overbooking_limit", end=end)
+            return Decision(start, True, overbook=True, reasons=(), bypassed=OVERBOOKING_LIMIT, end=end)
         return Decision(start, False, reasons=(PARTY_TOO_LARGE,), end=end)
 
     held = _held_tables(plan, start, end, now)
@@ -383,6 +385,10 @@ def decide(
             first_held = seating
     if first_held is not None and may_use_held:
         return Decision(start, True, seating=first_held, end=end)
+    # A manager's override seats the party at a held table before any overbooking:
+    # a real table is what the Samna playbook keeps them back for.
+    if first_held is not None and override:
+        return Decision(start, True, seating=first_held, bypassed=HOLD_BACK, end=end)
 
     reasons = [FULLY_BOOKED]
     if first_held is not None:
@@ -394,9 +400,7 @@ def decide(
         reasons.append(OVERBOOKING_LIMIT)
 
     if override:
-        if first_held is not None:
-            return Decision(start, True, seating=first_held, bypassed=HOLD_BACK, end=end)
-        return Decision(start, True, overbook=True, bypassed="overbooking_limit", end=end)
+        return Decision(start, True, overbook=True, bypassed=OVERBOOKING_LIMIT, end=end)
     return Decision(start, False, reasons=tuple(reasons), end=end)
 
 

@@ -238,6 +238,25 @@ def test_manager_override_takes_a_held_table(anon_api, host_api, manager_api, sa
     assert before - timedelta(seconds=5) <= datetime.fromisoformat(override["at"]) <= timezone.now()
 
 
+def test_an_override_prefers_a_held_table_to_overbooking_within_the_policy(anon_api, manager_api, samna, saturday):
+    fill_tables_not_held(anon_api, saturday, "20:00")  # the policy still has room for 4 covers
+
+    response = post(manager_api, booking(saturday, "20:00", channel="phone", n=41, override={"reason": "regular"}))
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["tables"] in (["T3"], ["T4"]) and body["overbooked"] is False
+    assert body["override"]["bypassed"] == "hold_back"
+
+
+def test_an_override_where_a_table_is_free_bypasses_nothing(manager_api, samna, saturday):
+    response = post(manager_api, booking(saturday, "20:00", channel="phone", n=42, override={"reason": "regular"}))
+
+    assert response.status_code == 201, response.content
+    assert response.json()["override"] is None
+    assert response.json()["tables"] not in (["T3"], ["T4"])
+
+
 def test_manager_override_beyond_the_policy_once_no_held_table_is_left(anon_api, host_api, manager_api, admin_api,
                                                                         samna, saturday):
     _exhaust_saturday_20(anon_api, host_api, saturday)
