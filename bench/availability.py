@@ -44,7 +44,7 @@ def grow(restaurant, factor: int, day) -> None:
     tz = restaurant.tz
     bookings = []
     for days_back in range(60):
-        for i, table in enumerate(tables):
+        for i in range(len(tables)):
             start = datetime.combine(day - timedelta(days=days_back), clock(12)).replace(tzinfo=tz)
             start += timedelta(minutes=90 * (i % 7))
             bookings.append(Reservation(restaurant=restaurant, party_size=2, start=start,
@@ -109,8 +109,8 @@ def main() -> None:
 
     base = rows[0][1]
     print(f"Availability for one day, party of 2 — {connection.vendor}, median of {ROUNDS} rounds\n")
-    header = f"{'restaurant':34} {'tables':>6} {'bookings':>8} {'queries cold/warm':>18} {'warm ms':>8} {'cold ms':>8} " \
-             f"{'HTTP ms':>8} {'HTTP vs baseline':>17}"
+    header = (f"{'restaurant':34} {'tables':>6} {'bookings':>8} {'queries cold/warm':>18} {'warm ms':>8} "
+              f"{'cold ms':>8} {'HTTP ms':>8} {'HTTP vs baseline':>17}")
     print(header)
     print("-" * len(header))
     for name, r in rows:

@@ -132,7 +132,9 @@ def test_starts_off_the_grid_or_outside_hours_are_outside_service_hours():
         assert d.reasons == ("outside_service_hours",)
 
 
-@pytest.mark.parametrize("party,minutes", [(1, 90), (2, 90), (3, 120), (4, 120), (5, 150), (6, 150), (7, 180), (10, 180)])
+@pytest.mark.parametrize(
+    "party,minutes", [(1, 90), (2, 90), (3, 120), (4, 120), (5, 150), (6, 150), (7, 180), (10, 180)]
+)
 def test_turn_times_set_the_end(party, minutes):
     d = ask(plan_day(SAMNA, WED, []), 19, party=party, channel="phone")
     assert d.available
