@@ -99,6 +99,14 @@ class LiveServer:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
 
+@pytest.fixture(autouse=True)
+def _fast_and_fresh():
+    """Overrides the suite's fast test hasher: the live server checks passwords with the real settings."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
