@@ -97,6 +97,14 @@ def admin_api(staff) -> APIClient:
     return _client_for(staff["admin"])
 
 
+@pytest.fixture
+def diner_api(db) -> APIClient:
+    """Logged in, but not the restaurant's staff."""
+    from django.contrib.auth import get_user_model
+
+    return _client_for(get_user_model().objects.create_user("diner", password="diner-password-1"))
+
+
 def next_weekday(weekday: int, *, weeks_ahead: int = 2) -> date:
     """A date on this weekday (Monday = 0) a couple of weeks from now: safely in the future and the horizon."""
     today = timezone.localdate()

@@ -56,9 +56,6 @@ class GuestInput(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     phone = PhoneNumberField(required=False, allow_null=True, default=None)
 
-    def to_details(self) -> GuestDetails:
-        return GuestDetails(name=self.validated_data["name"].strip(), phone=self.validated_data["phone"])
-
 
 class OverrideInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, trim_whitespace=True)
@@ -75,7 +72,17 @@ class AvailabilityQuery(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Reservation.Channel.choices, default=Reservation.Channel.ONLINE)
 
 
-class ReservationInput(serializers.Serializer):
+class WithGuest:
+    """For inputs with an optional `guest` object."""
+
+    def guest_details(self) -> GuestDetails | None:
+        guest = self.validated_data.get("guest")
+        if not guest:
+            return None
+        return GuestDetails(name=(guest.get("name") or "").strip(), phone=guest.get("phone"))
+
+
+class ReservationInput(WithGuest, serializers.Serializer):
     start = LocalDateTimeField()
     party_size = serializers.IntegerField(min_value=1, max_value=MAX_PARTY_SIZE)
     channel = serializers.ChoiceField(choices=Reservation.Channel.choices, default=Reservation.Channel.ONLINE)
@@ -93,22 +100,10 @@ class ReservationInput(serializers.Serializer):
                 raise serializers.ValidationError({"guest": missing})
         return attrs
 
-    def guest_details(self) -> GuestDetails | None:
-        guest = self.validated_data.get("guest")
-        if not guest:
-            return None
-        return GuestDetails(name=(guest.get("name") or "").strip(), phone=guest.get("phone"))
 
-
-class WalkInInput(serializers.Serializer):
+class WalkInInput(WithGuest, serializers.Serializer):
     party_size = serializers.IntegerField(min_value=1, max_value=MAX_PARTY_SIZE)
     guest = GuestInput(required=False, allow_null=True, default=None)
-
-    def guest_details(self) -> GuestDetails | None:
-        guest = self.validated_data.get("guest")
-        if not guest:
-            return None
-        return GuestDetails(name=(guest.get("name") or "").strip(), phone=guest.get("phone"))
 
 
 class SeatInput(serializers.Serializer):

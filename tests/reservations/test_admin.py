@@ -17,8 +17,6 @@ HELD = {"T3", "T4"}
 TWO_TOPS = {"T1", "T2", "T3", "T4", "T11", "T12", "T5", "T6", "T7", "T8"}
 
 
-
-
 @pytest.fixture
 def manager_site(staff) -> Client:
     client = Client()

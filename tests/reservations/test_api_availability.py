@@ -6,9 +6,7 @@ import re
 from datetime import time, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from reservations.models import Closure, ServiceHours
@@ -22,17 +20,6 @@ OFFSET = re.compile(r"[+-]\d\d:\d\d$")
 SAMNA_SLOTS = [f"{m // 60:02d}:{m % 60:02d}" for m in range(12 * 60, 22 * 60 + 1, 15)]
 # What a party of two may sit at on Samna's book, held tables (T3, T4) aside.
 NOT_HELD_FOR_TWO = {"T1", "T2", "T11", "T12", "T5", "T6", "T7", "T8"}
-
-
-
-
-@pytest.fixture
-def diner_api(db) -> APIClient:
-    """Logged in, but not the restaurant's staff."""
-    user = get_user_model().objects.create_user("diner", password="diner-password-1")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 def availability(client: APIClient, day, party_size=2, **params):

@@ -18,8 +18,6 @@ RESERVATIONS = "/api/v1/restaurants/samna/reservations/"
 TOKEN = "/api/v1/auth/token/"
 
 
-
-
 def last_sunday_of_march_ahead() -> date:
     """The next spring-forward day in Kyiv (clocks jump from 03:00 to 04:00)."""
     today = timezone.localdate()

@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from reservations.errors import NoTables
@@ -33,17 +31,6 @@ TWO_TOPS = {"T1", "T2", "T3", "T4", "T11", "T12"}
 NOT_HELD_FOR_TWO = {"T1", "T2", "T11", "T12", "T5", "T6", "T7", "T8"}
 CONTRACT_FIELDS = {"id", "restaurant", "status", "start", "end", "party_size", "tables", "channel", "overbooked",
                    "override", "guest", "expectations", "notes"}
-
-
-
-
-@pytest.fixture
-def diner_api(db) -> APIClient:
-    """Logged in, but not the restaurant's staff."""
-    user = get_user_model().objects.create_user("diner", password="diner-password-1")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 def booking(day, hhmm: str, party_size: int = 2, channel: str = "online", n: int = 0, **extra) -> dict:

@@ -15,8 +15,6 @@ GUEST_FIELDS = {"id", "name", "phone", "visits", "first_visit", "tags", "expecta
 RESERVATIONS = "/api/v1/restaurants/samna/reservations/"
 
 
-
-
 def book(api, day, hhmm: str, *, phone: str = PHONE, name: str = "Olena K.", expectations=(), channel="phone"):
     response = api.post(RESERVATIONS, {
         "start": at(day, hhmm), "party_size": 2, "channel": channel,

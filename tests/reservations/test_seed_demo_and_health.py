@@ -42,10 +42,6 @@ TABLES = {
 }
 
 
-
-
-
-
 def seed(*args: str) -> str:
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)

@@ -26,7 +26,6 @@ from tests.factories import small_restaurant
 pytestmark = pytest.mark.django_db
 
 
-
 HELD = {"T3", "T4"}
 TWO_TOPS = {"T1", "T2", "T3", "T4", "T11", "T12", "T5", "T6", "T7", "T8"}  # every single table that seats 2
 NON_HELD_TWO_TOPS = TWO_TOPS - HELD
