@@ -297,6 +297,15 @@ def service_at(plan: DayPlan, start: datetime) -> ServiceWindow | None:
     return None
 
 
+def service_day(config: RestaurantConfig, moment: datetime) -> date:
+    """The date whose service `moment` falls in: after midnight, a service that opened the evening before."""
+    today = moment.astimezone(config.tz).date()
+    for day in (today, today - timedelta(days=1)):
+        if service_at(plan_day(config, day, ()), moment) is not None:
+            return day
+    return today
+
+
 def on_grid(plan: DayPlan, start: datetime) -> bool:
     return any(start in service.slots for service in plan.services)
 

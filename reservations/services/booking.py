@@ -113,8 +113,8 @@ def reservation_create(
             raise InvalidInput({"override": ["Online bookings cannot be overridden; book by phone or host."]})
     if seat_now:
         start = now
-    day = local_day(restaurant, start)
     config = selectors.restaurant_config(restaurant)
+    day = engine.service_day(config, start)
     if not seat_now:
         _check_start(engine.plan_day(config, day, ()), start, now)
     chosen = _tables_by_name(restaurant, table_names) if table_names else None

@@ -13,6 +13,10 @@ from .. import engine, selectors
 from ..errors import InvalidTransition, NoFreeTable, NoTables, OutsideServiceHours
 from ..models import Reservation, Restaurant, WaitlistEntry
 from .booking import local_day, refusal_record, reservation_create
+
+
+def service_day(restaurant: Restaurant, moment: datetime):
+    return engine.service_day(selectors.restaurant_config(restaurant), moment)
 from .guests import GuestDetails, guest_resolve
 from .locking import lock_book_days
 
@@ -30,7 +34,7 @@ def walk_in_arrive(
     now: datetime | None = None,
 ) -> WalkInResult:
     now = now or timezone.now()
-    plan = selectors.day_plan(restaurant, local_day(restaurant, now))
+    plan = selectors.day_plan(restaurant, service_day(restaurant, now))
     if engine.service_at(plan, now) is None or plan.closed:
         raise OutsideServiceHours()
     with transaction.atomic():
@@ -58,7 +62,7 @@ def _waitlist_add(
     restaurant: Restaurant, party_size: int, guest: GuestDetails | None, now: datetime
 ) -> tuple[WaitlistEntry, int]:
     waiting = selectors.waiting_parties(restaurant)
-    plan = selectors.day_plan(restaurant, local_day(restaurant, now))
+    plan = selectors.day_plan(restaurant, service_day(restaurant, now))
     minutes, likely = engine.quote_wait(
         plan, party_size=party_size, now=now, parties_ahead=[w.party_size for w in waiting]
     )
@@ -80,7 +84,7 @@ def waitlist_seat(
     now = now or timezone.now()
     restaurant = entry.restaurant
     with transaction.atomic():
-        lock_book_days(restaurant, {local_day(restaurant, now)})
+        lock_book_days(restaurant, {service_day(restaurant, now), local_day(restaurant, now)})
         # `of=("self",)`: the guest is a nullable join, and PostgreSQL cannot lock the outer side of one.
         current = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("guest").get(pk=entry.pk)
         if current.status != WaitlistEntry.Status.WAITING:
