@@ -42,6 +42,11 @@ def local_day(restaurant: Restaurant, moment: datetime) -> date:
     return moment.astimezone(restaurant.tz).date()
 
 
+def service_day(restaurant: Restaurant, moment: datetime) -> date:
+    """The date of the service `moment` falls in (the evening before, for a service past midnight)."""
+    return engine.service_day(selectors.restaurant_config(restaurant), moment)
+
+
 def _check_start(plan: engine.DayPlan, start: datetime, now: datetime) -> None:
     """A start that is not a bookable slot is bad input (400), not a refusal."""
     problems = []

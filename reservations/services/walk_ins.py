@@ -12,11 +12,7 @@ from django.utils import timezone
 from .. import engine, selectors
 from ..errors import InvalidTransition, NoFreeTable, NoTables, OutsideServiceHours
 from ..models import Reservation, Restaurant, WaitlistEntry
-from .booking import local_day, refusal_record, reservation_create
-
-
-def service_day(restaurant: Restaurant, moment: datetime):
-    return engine.service_day(selectors.restaurant_config(restaurant), moment)
+from .booking import local_day, refusal_record, reservation_create, service_day
 from .guests import GuestDetails, guest_resolve
 from .locking import lock_book_days
 
