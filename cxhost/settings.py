@@ -124,7 +124,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "reservations.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         # Public endpoints (availability, online booking) are rate limited per client address.
-        "public": env("PUBLIC_THROTTLE_RATE", default="120/min"),
+        "public": env("PUBLIC_THROTTLE_RATE", default="1000/min"),
     },
 }
 

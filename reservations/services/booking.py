@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -131,7 +131,7 @@ def reservation_create(
         decision = engine.decide(
             plan,
             party_size=party_size,
-            channel=channel,
+            channel=_engine_channel(channel, start, now, config, seat_now),
             start=start,
             now=now,
             override=override_reason is not None,
@@ -168,6 +168,14 @@ def reservation_create(
             reasons=reasons, alternatives=alternatives, guest=guest, by=by,
         )
     raise NoTables(reasons, alternatives)
+
+
+def _engine_channel(channel: str, start: datetime, now: datetime, config: engine.RestaurantConfig,
+                    seat_now: bool) -> str:
+    """A walk-in is a party at the door: booked for later, it is a host's booking and gets no held table."""
+    if channel == Channel.WALK_IN and not seat_now and start - now > timedelta(minutes=config.slot_minutes):
+        return Channel.HOST
+    return channel
 
 
 def _decide_chosen(

@@ -262,6 +262,27 @@ def test_manager_override_beyond_the_policy_once_no_held_table_is_left(anon_api,
     assert body["override"]["reason"] == "the mayor"
 
 
+def test_a_walk_in_booked_for_later_gets_no_held_table(anon_api, host_api, samna, saturday):
+    fill_tables_not_held(anon_api, saturday, "20:00")
+
+    response = post(host_api, booking(saturday, "20:00", channel="walk_in", n=43))
+
+    assert response.status_code == 201, response.content
+    assert response.json()["tables"] == [] and response.json()["overbooked"] is True
+
+
+def test_public_requests_are_rate_limited_with_a_json_429(anon_api, samna, saturday, monkeypatch):
+    from reservations.api.views import PublicThrottle
+
+    monkeypatch.setattr(PublicThrottle, "THROTTLE_RATES", {"public": "3/min"})
+    url = f"/api/v1/restaurants/samna/availability/?date={saturday.isoformat()}&party_size=2"
+    answers = [anon_api.get(url) for _ in range(4)]
+
+    assert [a.status_code for a in answers[:3]] == [200, 200, 200]
+    assert_error(answers[3], 429, "too_many_requests")
+    assert int(answers[3]["Retry-After"]) > 0
+
+
 def test_override_from_a_host_is_403_and_books_nothing(host_api, samna, saturday):
     response = post(host_api, booking(saturday, "20:00", channel="phone", override={"reason": "friend"}))
 
