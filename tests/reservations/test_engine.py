@@ -310,6 +310,20 @@ def test_hold_releases_sixty_minutes_before_the_slot():
     assert later.available and set(later.seating.tables) <= HELD
 
 
+def test_release_of_a_booking_running_into_the_hold_counts_from_the_hold_start():
+    """18:00 for two would use T3/T4 from 19:00; the lead is counted from the held window's start.
+
+    (The engine's reading of "from 60 minutes before a slot": the tables are protected for the
+    19:00 walk-ins until 18:00, not released already at 17:00 because the booking starts at 18:00.)
+    """
+    plan = only_held_free(FRI)
+    slot = at(FRI, 18)
+    assert not decide(plan, party_size=2, channel="online", start=slot, now=at(FRI, 17)).available
+    assert not decide(plan, party_size=2, channel="online", start=slot, now=at(FRI, 17, 59)).available
+    d = decide(plan, party_size=2, channel="online", start=slot, now=at(FRI, 18))
+    assert d.available and set(d.seating.tables) <= HELD
+
+
 def test_availability_shows_held_slots_like_the_contract_example():
     plan = only_held_free(SAT)
     slots = {d.start.astimezone(KYIV).strftime("%H:%M"): d for d in
@@ -414,6 +428,14 @@ def test_override_takes_a_held_table_first(channel):
     assert d.reasons == ()
 
 
+def test_override_takes_a_held_table_rather_than_overbook_within_the_policy():
+    plan = only_held_free(SAT)
+    assert ask(plan, 20, channel="phone").overbook  # the ordinary answer: overbooked, no table
+    d = ask(plan, 20, channel="phone", override=True)
+    assert d.available and not d.overbook
+    assert set(d.seating.tables) <= HELD and d.bypassed == "hold_back"
+
+
 def test_override_overbooks_beyond_the_limit_when_nothing_is_held():
     ob = [booked(at(WED, 20), 90, 2, overbooked=True) for _ in range(2)]
     for channel in ("phone", "online"):
@@ -436,6 +458,9 @@ def test_override_where_an_ordinary_table_is_free_bypasses_nothing():
     d = ask(plan, 19, override=True)
     assert d == plain
     assert d.bypassed is None and not d.overbook and d.seating.tables[0] not in HELD
+    # Nor where the policy allows overbooking and nothing is held.
+    plain = ask(full_wed(), 20, channel="phone")
+    assert plain.overbook and ask(full_wed(), 20, channel="phone", override=True) == plain
 
 
 def test_override_cannot_beat_in_the_past_or_closed():
@@ -713,3 +738,13 @@ def test_bookings_in_utc_are_compared_by_real_time():
     plan = plan_day(SAMNA, WED, [Booking(start, start + timedelta(minutes=90), 2, (1,))])
     assert 1 not in ask(plan, 20).seating.tables
     assert ask(plan, 20, 30).seating.tables == (1,)
+
+
+def test_service_day_is_the_day_whose_service_a_moment_falls_in():
+    assert engine.service_day(SAMNA, at(WED, 19)) == WED
+    assert engine.service_day(SAMNA, at(WED, 19).astimezone(UTC)) == WED
+    # A bar seating until 02:00: 01:00 on Thursday belongs to Wednesday's service.
+    bar = samna(services=tuple(ServiceRule(wd, time(20), time(2), time(3)) for wd in range(7)), holds=())
+    assert engine.service_day(bar, at(THU, 1)) == WED
+    assert engine.service_day(bar, at(THU, 21)) == THU
+    assert engine.service_day(bar, at(THU, 12)) == THU  # outside any service: the calendar day
