@@ -135,6 +135,14 @@ class GuestUpdateInput(serializers.Serializer):
 # --- output --------------------------------------------------------------------------------
 
 
+def guest_brief(guest: Guest, *, first_visit: bool | None = None) -> dict:
+    """The guest as a booking shows them; `first_visit` is looked up unless the caller counted it already."""
+    if first_visit is None:
+        first_visit = not guest.reservations.filter(status=Reservation.Status.COMPLETED).exists()
+    return {"id": guest.pk, "name": guest.name, "phone": str(guest.phone) if guest.phone else None,
+            "first_visit": first_visit}
+
+
 def local_iso(value: datetime | None, tz) -> str | None:
     return value.astimezone(tz).isoformat() if value else None
 
@@ -220,10 +228,7 @@ class ReservationOutput(serializers.Serializer):
         if guest is None:
             return None
         visits = getattr(obj, "guest_visits", None)
-        if visits is None:
-            visits = guest.reservations.filter(status=Reservation.Status.COMPLETED).count()
-        return {"id": guest.pk, "name": guest.name, "phone": str(guest.phone) if guest.phone else None,
-                "first_visit": visits == 0}
+        return guest_brief(guest, first_visit=None if visits is None else visits == 0)
 
 
 class WaitlistEntryOutput(serializers.Serializer):
@@ -249,9 +254,7 @@ def waitlist_entry_data(entry: WaitlistEntry, position: int, now: datetime) -> d
         "quoted_wait_minutes": entry.quoted_wait_minutes,
         "likely_tonight": entry.likely_tonight,
         "waiting_minutes": int((now - entry.created_at).total_seconds() // 60),
-        "guest": {"id": guest.pk, "name": guest.name, "phone": str(guest.phone) if guest.phone else None,
-                  "first_visit": not guest.reservations.filter(status=Reservation.Status.COMPLETED).exists()}
-        if guest else None,
+        "guest": guest_brief(guest) if guest else None,
         "created_at": local_iso(entry.created_at, tz),
     }
 
