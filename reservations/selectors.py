@@ -198,10 +198,6 @@ def guest_by_phone(phone: PhoneNumber) -> Guest | None:
     return guests_with_visits().filter(phone=phone).first()
 
 
-def guest_visits(guest: Guest) -> int:
-    return guest.reservations.filter(status=Reservation.Status.COMPLETED).count()
-
-
 def waiting_parties(restaurant: Restaurant) -> list[WaitlistEntry]:
     return list(
         WaitlistEntry.objects.filter(restaurant=restaurant, status=WaitlistEntry.Status.WAITING)
