@@ -91,3 +91,21 @@ class IdempotencyInFlight(BookError):
 class InvalidCredentials(BookError):
     code = "invalid_credentials"
     default_detail = "Unable to log in with that username and password."
+
+
+class NotFound(BookError):
+    status = 404
+    code = "not_found"
+    default_detail = "Not found."
+
+
+class NotYourRestaurant(BookError):
+    status = 403
+    code = "not_your_restaurant"
+    default_detail = "You are not on the staff of this restaurant."
+
+
+class PhoneTaken(BookError):
+    status = 409
+    code = "phone_taken"
+    default_detail = "Another guest of this restaurant group already has this phone number."

@@ -32,7 +32,20 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known time zone.") from exc
 
 
+class RestaurantGroup(models.Model):
+    """A chain, or a group of one: it owns the guests its restaurants share."""
+
+    name = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Restaurant(models.Model):
+    group = models.ForeignKey(RestaurantGroup, on_delete=models.PROTECT, related_name="restaurants")
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default="Europe/Kyiv", validators=[validate_time_zone])
@@ -60,6 +73,20 @@ class Restaurant(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class StaffMembership(models.Model):
+    """A member of staff works at this restaurant: the wall every read and write is scoped by."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="restaurant_memberships")
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="memberships")
+
+    class Meta:
+        ordering = ["restaurant", "user"]
+        constraints = [models.UniqueConstraint(fields=["user", "restaurant"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.restaurant}"
 
 
 class Area(models.Model):
@@ -242,8 +269,11 @@ class BookDay(models.Model):
 
 
 class Guest(models.Model):
+    """A guest of a restaurant group: known at every one of its restaurants, at no other."""
+
+    group = models.ForeignKey(RestaurantGroup, on_delete=models.PROTECT, related_name="guests")
     name = models.CharField(max_length=200, blank=True)
-    phone = PhoneNumberField(unique=True, null=True, blank=True)
+    phone = PhoneNumberField(null=True, blank=True)
     tags = models.JSONField(default=list, blank=True)
     expectations = models.JSONField(default=list, blank=True)
     notes = models.TextField(blank=True)
@@ -252,6 +282,7 @@ class Guest(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["group", "phone"], name="guest_unique_phone_in_group")]
 
     def __str__(self) -> str:
         return self.name or str(self.phone or f"guest {self.pk}")

@@ -20,9 +20,11 @@ from .models import (
     Guest,
     HoldBackRule,
     OverbookingPolicy,
+    Refusal,
     Reservation,
     ReservationTable,
     Restaurant,
+    RestaurantGroup,
     ServiceHours,
     Table,
     TableCombination,
@@ -150,10 +152,6 @@ def day_plan(restaurant: Restaurant, day: date, *, exclude_reservation: int | No
     return engine.plan_day(config, day, bookings)
 
 
-def restaurant_by_slug(slug: str) -> Restaurant:
-    return Restaurant.objects.get(slug=slug)
-
-
 def _reservation_queryset() -> QuerySet[Reservation]:
     return (
         Reservation.objects.select_related("restaurant", "guest", "override_by")
@@ -188,14 +186,23 @@ def book_for_day(restaurant: Restaurant, day: date) -> QuerySet[Reservation]:
     return book.order_by("start", "id")
 
 
-def guests_with_visits() -> QuerySet[Guest]:
-    return Guest.objects.annotate(
-        visits=Count("reservations", filter=Q(reservations__status=Reservation.Status.COMPLETED))
-    )
+def guests_with_visits(guests: QuerySet[Guest]) -> QuerySet[Guest]:
+    """`guests` (already scoped to the caller, see `access.guests_for`) with their completed visits counted."""
+    return guests.annotate(visits=Count("reservations", filter=Q(reservations__status=Reservation.Status.COMPLETED)))
 
 
-def guest_by_phone(phone: PhoneNumber) -> Guest | None:
-    return guests_with_visits().filter(phone=phone).first()
+def guest_with_visits(guest: Guest) -> Guest:
+    return guests_with_visits(Guest.objects.filter(pk=guest.pk)).get()
+
+
+def guest_by_phone(group: RestaurantGroup, phone: PhoneNumber) -> Guest | None:
+    return Guest.objects.filter(group=group, phone=phone).first()
+
+
+def refusals_for_day(restaurant: Restaurant, day: date) -> QuerySet[Refusal]:
+    """Every "no" given for the day's slots, in slot order."""
+    start, end = local_day_range(restaurant, day)
+    return Refusal.objects.filter(restaurant=restaurant, start__gte=start, start__lt=end).order_by("start", "id")
 
 
 def waiting_parties(restaurant: Restaurant) -> list[WaitlistEntry]:

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from reservations.services.demo import demo_restaurant_reset, demo_users_reset
+from reservations.services.demo import demo_restaurant_reset, demo_users_reset, steakhouse_reset
 
 DEMO_PASSWORD = "test-password-1"
 
@@ -60,11 +60,20 @@ def samna(db):
 
 
 @pytest.fixture
-def staff(db):
+def steakhouse(db):
+    """The demo's second restaurant, in a group of its own: the other side of the wall."""
+    return steakhouse_reset()
+
+
+@pytest.fixture
+def staff(samna, steakhouse):
+    """The demo's users: host, manager (Samna), admin (everywhere), steak-host, steak-manager (The Steakhouse)."""
     demo_users_reset(password=DEMO_PASSWORD)
     from django.contrib.auth import get_user_model
 
-    return {u.username: u for u in get_user_model().objects.filter(username__in=["host", "manager", "admin"])}
+    from reservations.services.demo import DEMO_USERS
+
+    return {u.username: u for u in get_user_model().objects.filter(username__in=DEMO_USERS)}
 
 
 def _client_for(user=None) -> APIClient:
@@ -95,6 +104,17 @@ def manager_api(staff) -> APIClient:
 @pytest.fixture
 def admin_api(staff) -> APIClient:
     return _client_for(staff["admin"])
+
+
+@pytest.fixture
+def steak_host_api(staff) -> APIClient:
+    """A host of The Steakhouse: staff, but not Samna's."""
+    return _client_for(staff["steak-host"])
+
+
+@pytest.fixture
+def steak_manager_api(staff) -> APIClient:
+    return _client_for(staff["steak-manager"])
 
 
 @pytest.fixture

@@ -12,7 +12,15 @@ from datetime import time
 import factory
 from phonenumber_field.phonenumber import PhoneNumber
 
-from reservations.models import Area, Guest, Restaurant, ServiceHours, Table, TurnTime
+from reservations.models import Area, Guest, Restaurant, RestaurantGroup, ServiceHours, Table, TurnTime
+
+
+class RestaurantGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RestaurantGroup
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Group {n}")
 
 
 class RestaurantFactory(factory.django.DjangoModelFactory):
@@ -20,6 +28,7 @@ class RestaurantFactory(factory.django.DjangoModelFactory):
         model = Restaurant
         django_get_or_create = ("slug",)
 
+    group = factory.SubFactory(RestaurantGroupFactory)
     slug = factory.Sequence(lambda n: f"bistro-{n}")
     name = factory.Sequence(lambda n: f"Bistro {n}")
     time_zone = "Europe/Kyiv"
@@ -70,11 +79,12 @@ class TurnTimeFactory(factory.django.DjangoModelFactory):
 
 
 class GuestFactory(factory.django.DjangoModelFactory):
-    """A guest with a valid, unique Ukrainian mobile number (E.164)."""
+    """A guest with a valid, unique Ukrainian mobile number (E.164), of the given restaurant group."""
 
     class Meta:
         model = Guest
 
+    group = factory.SubFactory(RestaurantGroupFactory)
     name = factory.Faker("name")
     phone = factory.Sequence(lambda n: PhoneNumber.from_string(f"+38067{5000000 + n:07d}"))
     tags = factory.LazyFunction(list)

@@ -91,13 +91,19 @@ class ReservationInput(WithGuest, serializers.Serializer):
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     override = OverrideInput(required=False, allow_null=True, default=None)
 
+    # Every booking but a walk-in names its guest; those made by the guest or over the phone reach them too.
+    NEEDS_PHONE = (Reservation.Channel.ONLINE, Reservation.Channel.PHONE)
+
     def validate(self, attrs):
         guest = attrs.get("guest") or {}
-        if attrs["channel"] == Reservation.Channel.ONLINE:
-            missing = {k: ["Online bookings need the guest's name and phone."] for k in ("name", "phone")
-                       if not guest.get(k)}
-            if missing:
-                raise serializers.ValidationError({"guest": missing})
+        channel = attrs["channel"]
+        missing = {}
+        if channel != Reservation.Channel.WALK_IN and not (guest.get("name") or "").strip():
+            missing["name"] = [f"A {channel} booking needs the guest's name."]
+        if channel in self.NEEDS_PHONE and not guest.get("phone"):
+            missing["phone"] = [f"A {channel} booking needs the guest's phone."]
+        if missing:
+            raise serializers.ValidationError({"guest": missing})
         return attrs
 
 
@@ -126,6 +132,7 @@ class TokenOutput(serializers.Serializer):
 
 class GuestUpdateInput(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = PhoneNumberField(required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=50)
     expectations = ExpectationsField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
@@ -141,6 +148,13 @@ def guest_brief(guest: Guest, *, first_visit: bool | None = None) -> dict:
         first_visit = not guest.reservations.filter(status=Reservation.Status.COMPLETED).exists()
     return {"id": guest.pk, "name": guest.name, "phone": str(guest.phone) if guest.phone else None,
             "first_visit": first_visit}
+
+
+def guest_echo(sent: GuestDetails | None) -> dict | None:
+    """The guest as an anonymous caller may see them: only what they sent, nothing we hold."""
+    if sent is None:
+        return None
+    return {"name": sent.name, "phone": str(sent.phone) if sent.phone else None}
 
 
 def local_iso(value: datetime | None, tz) -> str | None:
@@ -164,10 +178,10 @@ class AvailabilityOutput(serializers.Serializer):
 
 
 class GuestBriefOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(required=False, help_text="Staff only: not shown to the public.")
     name = serializers.CharField()
     phone = serializers.CharField(allow_null=True)
-    first_visit = serializers.BooleanField()
+    first_visit = serializers.BooleanField(required=False, help_text="Staff only: not shown to the public.")
 
 
 class OverrideOutput(serializers.Serializer):

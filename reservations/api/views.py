@@ -10,17 +10,17 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from .. import engine, selectors
+from .. import access, engine, selectors
 from ..errors import BookError, InvalidCredentials
-from ..models import Refusal, Reservation, Restaurant, WaitlistEntry
+from ..models import Reservation, Restaurant
 from ..roles import is_staff_member
+from ..services.auth import token_issue
 from ..services.booking import TRANSITIONS, reservation_create, reservation_transition
 from ..services.guests import guest_update
 from ..services.idempotency import (
@@ -64,11 +64,10 @@ def require_staff(request: Request) -> None:
         raise exceptions.PermissionDenied(IsStaffMember.message)
 
 
-def restaurant_or_404(slug: str) -> Restaurant:
-    try:
-        return selectors.restaurant_by_slug(slug)
-    except Restaurant.DoesNotExist:
-        raise exceptions.NotFound(f"No restaurant {slug!r}.") from None
+def staff_restaurant(request: Request, slug: str) -> Restaurant:
+    """The restaurant named in the URL, for its own staff only (401 / 403 otherwise)."""
+    require_staff(request)
+    return access.restaurant_for(request.user, slug)
 
 
 def validated(serializer_class, data, **context):
@@ -108,6 +107,13 @@ def reservation_response(reservation: Reservation, status: int = 200) -> Respons
     return Response(s.ReservationOutput(selectors.reservation_get(reservation.pk)).data, status=status)
 
 
+def public_reservation_response(reservation: Reservation, sent: s.GuestDetails | None, status: int) -> Response:
+    """What a caller who is not the restaurant's staff learns: the booking, and only the guest details it sent."""
+    data = s.ReservationOutput(selectors.reservation_get(reservation.pk)).data
+    data["guest"] = s.guest_echo(sent)
+    return Response(data, status=status)
+
+
 class AvailabilityView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [PublicThrottle]
@@ -121,8 +127,9 @@ class AvailabilityView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         query = validated(s.AvailabilityQuery, request.query_params).validated_data
         if query["channel"] != Reservation.Channel.ONLINE:
-            require_staff(request)
-        restaurant = restaurant_or_404(slug)
+            restaurant = staff_restaurant(request, slug)
+        else:
+            restaurant = access.restaurant_public(slug)
         plan = selectors.day_plan(restaurant, query["date"])
         tz = restaurant.tz
         slots = engine.availability(plan, party_size=query["party_size"], channel=query["channel"],
@@ -158,9 +165,8 @@ class RestaurantReservationsView(APIView):
         description="The day's book, every status, in start order (staff only).",
     )
     def get(self, request: Request, slug: str) -> Response:
-        require_staff(request)
+        restaurant = staff_restaurant(request, slug)
         day = validated(s.DayQuery, request.query_params).validated_data["date"]
-        restaurant = restaurant_or_404(slug)
         return Response(s.ReservationOutput(selectors.book_for_day(restaurant, day), many=True).data)
 
     @extend_schema(
@@ -176,7 +182,7 @@ class RestaurantReservationsView(APIView):
         description="Book a table. Online bookings need no token; other channels and overrides need staff.",
     )
     def post(self, request: Request, slug: str) -> Response:
-        restaurant = restaurant_or_404(slug)
+        restaurant = access.restaurant_public(slug)
         return idempotent_create(request, lambda: self._create(request, restaurant))
 
     def _create(self, request: Request, restaurant: Restaurant) -> Response:
@@ -185,7 +191,7 @@ class RestaurantReservationsView(APIView):
         if not isinstance(body, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
         if body.get("channel", Reservation.Channel.ONLINE) != Reservation.Channel.ONLINE or body.get("override"):
-            require_staff(request)
+            staff_restaurant(request, restaurant.slug)
         serializer = validated(s.ReservationInput, body, tz=restaurant.tz)
         data = serializer.validated_data
         reservation = reservation_create(
@@ -199,7 +205,9 @@ class RestaurantReservationsView(APIView):
             notes=data["notes"],
             override_reason=data["override"]["reason"] if data["override"] else None,
         )
-        return reservation_response(reservation, status=201)
+        if access.is_member(request.user, restaurant):
+            return reservation_response(reservation, status=201)
+        return public_reservation_response(reservation, serializer.guest_details(), status=201)
 
 
 class ReservationDetailView(APIView):
@@ -207,10 +215,7 @@ class ReservationDetailView(APIView):
 
     @extend_schema(operation_id="reservation_get", responses={200: s.ReservationOutput, **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
-        try:
-            return Response(s.ReservationOutput(selectors.reservation_get(pk)).data)
-        except Reservation.DoesNotExist:
-            raise exceptions.NotFound(f"No reservation {pk}.") from None
+        return reservation_response(access.reservation_for(request.user, pk))
 
 
 class ReservationActionView(APIView):
@@ -226,10 +231,7 @@ class ReservationActionView(APIView):
     def post(self, request: Request, pk: int, action: str) -> Response:
         if action not in TRANSITIONS:
             raise exceptions.NotFound(f"No action {action!r}; use one of {', '.join(TRANSITIONS)}.")
-        try:
-            reservation = Reservation.objects.select_related("restaurant").get(pk=pk)
-        except Reservation.DoesNotExist:
-            raise exceptions.NotFound(f"No reservation {pk}.") from None
+        reservation = access.reservation_for(request.user, pk)
         tables = None
         if action == "seat" and request.data:
             if not isinstance(request.data, dict):
@@ -251,7 +253,7 @@ class WalkInsView(APIView):
         description="Seat a walk-in now (held tables included) or put them on the waitlist with a padded quote.",
     )
     def post(self, request: Request, slug: str) -> Response:
-        restaurant = restaurant_or_404(slug)
+        restaurant = access.restaurant_for(request.user, slug)
         return idempotent_create(request, lambda: self._walk_in(request, restaurant))
 
     def _walk_in(self, request: Request, restaurant: Restaurant) -> Response:
@@ -272,16 +274,9 @@ class WaitlistView(APIView):
 
     @extend_schema(operation_id="waitlist", responses={200: s.WaitlistEntryOutput(many=True), **ERRORS})
     def get(self, request: Request, slug: str) -> Response:
-        restaurant = restaurant_or_404(slug)
+        restaurant = access.restaurant_for(request.user, slug)
         now = timezone.now()
         return Response([s.waitlist_entry_data(e, pos, now) for e, pos in waitlist_positions(restaurant)])
-
-
-def _waitlist_entry(pk: int) -> WaitlistEntry:
-    try:
-        return WaitlistEntry.objects.select_related("restaurant").get(pk=pk)
-    except WaitlistEntry.DoesNotExist:
-        raise exceptions.NotFound(f"No waitlist entry {pk}.") from None
 
 
 class WaitlistSeatView(APIView):
@@ -293,7 +288,7 @@ class WaitlistSeatView(APIView):
         responses={200: s.WalkInOutput, 409: OpenApiResponse(s.ErrorOutput, "no_free_table"), **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
-        entry = _waitlist_entry(pk)
+        entry = access.waitlist_entry_for(request.user, pk)
         tables = validated(s.SeatInput, request.data or {}).validated_data.get("tables")
         reservation = waitlist_seat(entry=entry, by=request.user, table_names=tables)
         return Response({"status": "seated", "reservation": s.ReservationOutput(reservation).data})
@@ -305,7 +300,7 @@ class WaitlistLeaveView(APIView):
     @extend_schema(operation_id="waitlist_leave", request=None, responses={200: s.WaitlistEntryOutput, **ERRORS},
                    description="The party left without being seated.")
     def post(self, request: Request, pk: int) -> Response:
-        entry = waitlist_leave(entry=_waitlist_entry(pk))
+        entry = waitlist_leave(entry=access.waitlist_entry_for(request.user, pk))
         return Response(s.waitlist_entry_data(entry, 0, timezone.now()))
 
 
@@ -318,7 +313,7 @@ class GuestsView(APIView):
         responses={200: s.GuestOutput(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        guests = selectors.guests_with_visits()
+        guests = selectors.guests_with_visits(access.guests_for(request.user))
         raw = request.query_params.get("phone")
         if raw is not None:
             # An unencoded "+" arrives as a space in a query string.
@@ -332,22 +327,19 @@ class GuestsView(APIView):
 class GuestDetailView(APIView):
     permission_classes = [IsStaffMember]
 
-    def _guest(self, pk: int):
-        guest = selectors.guests_with_visits().filter(pk=pk).first()
-        if guest is None:
-            raise exceptions.NotFound(f"No guest {pk}.")
-        return guest
-
     @extend_schema(operation_id="guest_get", responses={200: s.GuestOutput, **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(s.GuestOutput(self._guest(pk)).data)
+        guest = access.guest_for(request.user, pk)
+        return Response(s.GuestOutput(selectors.guest_with_visits(guest)).data)
 
     @extend_schema(operation_id="guest_update", request=s.GuestUpdateInput, responses={200: s.GuestOutput, **ERRORS})
     def patch(self, request: Request, pk: int) -> Response:
-        guest = self._guest(pk)
+        guest = access.guest_for(request.user, pk)
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
         changes = validated(s.GuestUpdateInput, request.data).validated_data
         guest_update(guest=guest, **changes)
-        return Response(s.GuestOutput(self._guest(pk)).data)
+        return Response(s.GuestOutput(selectors.guest_with_visits(guest)).data)
 
 
 class RefusalsView(APIView):
@@ -357,10 +349,9 @@ class RefusalsView(APIView):
                    responses={200: s.RefusalOutput(many=True), **ERRORS},
                    description="Every time the restaurant said no on that day's slots: lost demand.")
     def get(self, request: Request, slug: str) -> Response:
+        restaurant = access.restaurant_for(request.user, slug)
         day = validated(s.DayQuery, request.query_params).validated_data["date"]
-        restaurant = restaurant_or_404(slug)
-        start, end = selectors.local_day_range(restaurant, day)
-        refusals = Refusal.objects.filter(restaurant=restaurant, start__gte=start, start__lt=end).order_by("start")
+        refusals = selectors.refusals_for_day(restaurant, day)
         tz = restaurant.tz
         return Response([
             {"id": r.pk, "start": s.local_iso(r.start, tz), "party_size": r.party_size, "channel": r.channel,
@@ -383,5 +374,4 @@ class AuthTokenView(APIView):
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:
             raise InvalidCredentials()
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": token_issue(user=user)})

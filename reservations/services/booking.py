@@ -147,7 +147,8 @@ def reservation_create(
                 decision=decision,
                 party_size=party_size,
                 channel=channel,
-                guest=guest_resolve(details=guest, expectations=expectations),
+                guest=guest_resolve(group=restaurant.group, details=guest, expectations=expectations,
+                                    learn=channel != Channel.ONLINE),
                 by=by,
                 expectations=expectations,
                 notes=notes,
@@ -246,7 +247,7 @@ def refusal_record(
     by=None,
 ) -> Refusal:
     """Every "no" is kept with the guest's contact: lost demand, and where recovery starts."""
-    known = selectors.guest_by_phone(guest.phone) if guest and guest.phone else None
+    known = selectors.guest_by_phone(restaurant.group, guest.phone) if guest and guest.phone else None
     return Refusal.objects.create(
         restaurant=restaurant,
         start=start,

@@ -1,4 +1,4 @@
-"""The contract's demo restaurant, Samna, and its three users."""
+"""The contract's demo restaurants: Samna with its three users, and The Steakhouse next door with its own two."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from ..models import (
     OverbookingPolicy,
     Reservation,
     Restaurant,
+    RestaurantGroup,
     ServiceHours,
+    StaffMembership,
     Table,
     TableCombination,
     TurnTime,
@@ -22,6 +24,7 @@ from ..models import (
 from ..roles import HOST, MANAGER
 
 DEMO_SLUG = "samna"
+STEAKHOUSE_SLUG = "steakhouse"
 TABLES = [  # name, area, min, max
     ("T1", "hall", 1, 2), ("T2", "hall", 1, 2), ("T3", "hall", 1, 2), ("T4", "hall", 1, 2),
     ("T5", "hall", 2, 4), ("T6", "hall", 2, 4), ("T7", "hall", 2, 4), ("T8", "hall", 2, 4),
@@ -35,15 +38,24 @@ MANAGER_MODELS = ["restaurant", "area", "table", "tablecombination", "servicehou
                   "holdbackrule", "overbookingpolicy", "reservation", "refusal", "guest", "waitlistentry"]
 
 
-@transaction.atomic
-def demo_restaurant_reset() -> Restaurant:
-    """Create Samna exactly as the contract describes it, wiping any earlier copy and its bookings."""
-    old = Restaurant.objects.filter(slug=DEMO_SLUG).first()
+def _fresh_restaurant(*, slug: str, name: str) -> Restaurant:
+    """A new, empty restaurant in a group of its own, replacing any earlier copy and its bookings.
+
+    The group, and the guests it knows, outlive the reset: they are the chain's, not the book's.
+    """
+    old = Restaurant.objects.filter(slug=slug).first()
     if old is not None:
         Reservation.objects.filter(restaurant=old).delete()
         old.delete()
-    samna = Restaurant.objects.create(slug=DEMO_SLUG, name="Samna", time_zone="Europe/Kyiv", slot_minutes=15,
-                                      booking_horizon_days=180)
+    group, _ = RestaurantGroup.objects.get_or_create(name=name)
+    return Restaurant.objects.create(group=group, slug=slug, name=name, time_zone="Europe/Kyiv", slot_minutes=15,
+                                     booking_horizon_days=180)
+
+
+@transaction.atomic
+def demo_restaurant_reset() -> Restaurant:
+    """Create Samna exactly as the contract describes it, wiping any earlier copy and its bookings."""
+    samna = _fresh_restaurant(slug=DEMO_SLUG, name="Samna")
     areas = {name: Area.objects.create(restaurant=samna, name=name) for name in ("hall", "terrace")}
     tables = {
         name: Table.objects.create(restaurant=samna, area=areas[area], name=name, min_covers=low, max_covers=high)
@@ -70,7 +82,41 @@ def demo_restaurant_reset() -> Restaurant:
 
 
 @transaction.atomic
+def steakhouse_reset() -> Restaurant:
+    """The Steakhouse: a second restaurant in a group of its own, with a service past midnight."""
+    steakhouse = _fresh_restaurant(slug=STEAKHOUSE_SLUG, name="The Steakhouse")
+    hall = Area.objects.create(restaurant=steakhouse, name="hall")
+    Table.objects.bulk_create(
+        Table(restaurant=steakhouse, area=hall, name=f"S{n}", min_covers=2, max_covers=4) for n in range(1, 7)
+    )
+    ServiceHours.objects.bulk_create(
+        ServiceHours(restaurant=steakhouse, weekday=day, name="dinner", opens=time(18), last_seating=time(23, 30),
+                     closes=time(1))
+        for day in range(7)
+    )
+    TurnTime.objects.bulk_create(
+        TurnTime(restaurant=steakhouse, min_party=low, max_party=high, minutes=minutes)
+        for low, high, minutes in TURN_TIMES
+    )
+    OverbookingPolicy.objects.create(restaurant=steakhouse, max_overbooked_covers=6, max_party_size=4,
+                                     channels=["phone"])
+    steakhouse.refresh_from_db()
+    return steakhouse
+
+
+# username: (role group, the demo restaurant they work at); None, None is the superuser.
+DEMO_USERS = {
+    "host": (HOST, DEMO_SLUG),
+    "manager": (MANAGER, DEMO_SLUG),
+    "admin": (None, None),
+    "steak-host": (HOST, STEAKHOUSE_SLUG),
+    "steak-manager": (MANAGER, STEAKHOUSE_SLUG),
+}
+
+
+@transaction.atomic
 def demo_users_reset(*, password: str) -> None:
+    """The demo's staff, each a member of their own restaurant only (the admin reaches every one)."""
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
@@ -79,13 +125,18 @@ def demo_users_reset(*, password: str) -> None:
     manager_group.permissions.set(
         Permission.objects.filter(content_type__app_label="reservations", content_type__model__in=MANAGER_MODELS)
     )
-    for username, group, superuser in (("host", host_group, False), ("manager", manager_group, False),
-                                       ("admin", None, True)):
+    roles = {HOST: host_group, MANAGER: manager_group, None: None}
+    restaurants = {r.slug: r for r in Restaurant.objects.filter(slug__in=[DEMO_SLUG, STEAKHOUSE_SLUG])}
+    for username, (role, slug) in DEMO_USERS.items():
+        group, superuser = roles[role], role is None
         user, _ = User.objects.get_or_create(username=username)
         user.is_superuser = superuser
-        user.is_staff = username != "host"  # the admin site is the manager's and the admin's
+        user.is_staff = role != HOST  # the admin site is the manager's and the admin's
         user.is_active = True
         user.set_password(password)
         user.save()
         user.groups.set([group] if group else [])
+        StaffMembership.objects.filter(user=user).delete()
+        if slug in restaurants:
+            StaffMembership.objects.create(user=user, restaurant=restaurants[slug])
         Token.objects.filter(user=user).delete()  # a reset invalidates old tokens

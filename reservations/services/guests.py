@@ -1,14 +1,15 @@
-"""Guests: one profile per phone number, with what they expect of us."""
+"""Guests: one profile per phone in a restaurant group, with what they expect of us."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from phonenumber_field.phonenumber import PhoneNumber
 
-from ..models import Guest
+from ..errors import PhoneTaken
+from ..models import Guest, RestaurantGroup
 
 
 @dataclass(frozen=True)
@@ -25,39 +26,55 @@ def merge_unique(existing: Iterable[str], new: Iterable[str]) -> list[str]:
     return merged
 
 
-def guest_resolve(*, details: GuestDetails | None, expectations: Iterable[str] = ()) -> Guest | None:
-    """The guest for these details: the profile with this phone, a new one, or none at all.
+def guest_resolve(
+    *, group: RestaurantGroup, details: GuestDetails | None, expectations: Iterable[str] = (), learn: bool = True
+) -> Guest | None:
+    """The group's guest for these details: the profile with this phone, a new one, or none at all.
 
-    An existing profile keeps its name (the host may have corrected it) unless
-    it had none; the booking's expectations are added to what we know of them.
+    With `learn`, an existing profile keeps its name (the host may have
+    corrected it) unless it had none, and the booking's expectations are added
+    to what we know of them. Without it (an online booking: anyone may type
+    any phone) a stored profile is linked but never changed.
+
+    The profile row is locked while it is merged, so two bookings for one
+    phone at once both keep what they add.
     """
     if details is None or (not details.name and not details.phone):
         return None
-    expectations = list(expectations)
-    if details.phone:
-        with transaction.atomic():
-            guest, created = Guest.objects.get_or_create(
-                phone=details.phone, defaults={"name": details.name, "expectations": expectations}
-            )
-        if not created:
-            changed = []
-            if details.name and not guest.name:
-                guest.name = details.name
-                changed.append("name")
-            merged = merge_unique(guest.expectations, expectations)
-            if merged != guest.expectations:
-                guest.expectations = merged
-                changed.append("expectations")
-            if changed:
-                guest.save(update_fields=changed)
-        return guest
-    return Guest.objects.create(name=details.name, expectations=expectations)
+    expectations = list(expectations) if learn else []
+    if not details.phone:
+        return Guest.objects.create(group=group, name=details.name, expectations=expectations)
+    with transaction.atomic():
+        guest, created = Guest.objects.select_for_update().get_or_create(
+            group=group, phone=details.phone, defaults={"name": details.name, "expectations": expectations}
+        )
+        if created or not learn:
+            return guest
+        changed = []
+        if details.name and not guest.name:
+            guest.name = details.name
+            changed.append("name")
+        merged = merge_unique(guest.expectations, expectations)
+        if merged != guest.expectations:
+            guest.expectations = merged
+            changed.append("expectations")
+        if changed:
+            guest.save(update_fields=changed)
+    return guest
+
+
+GUEST_FIELDS = ("name", "phone", "tags", "expectations", "notes", "sms_opt_out")
 
 
 def guest_update(*, guest: Guest, **changes) -> Guest:
-    fields = [name for name in ("name", "tags", "expectations", "notes", "sms_opt_out") if name in changes]
+    """Staff correct a profile; a phone another guest of the group holds is refused (`PhoneTaken`)."""
+    fields = [name for name in GUEST_FIELDS if name in changes]
     for name in fields:
         setattr(guest, name, changes[name])
     if fields:
-        guest.save(update_fields=fields)
+        try:
+            with transaction.atomic():
+                guest.save(update_fields=fields)
+        except IntegrityError as exc:
+            raise PhoneTaken() from exc
     return guest

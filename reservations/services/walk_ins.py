@@ -64,7 +64,7 @@ def _waitlist_add(
     )
     entry = WaitlistEntry.objects.create(
         restaurant=restaurant,
-        guest=guest_resolve(details=guest),
+        guest=guest_resolve(group=restaurant.group, details=guest),
         party_size=party_size,
         quoted_wait_minutes=minutes,
         likely_tonight=likely,

@@ -44,7 +44,7 @@ def slot(api, day, hhmm: str, party_size: int = 2, channel: str = "online") -> d
                                    "reservation", "refusal", "guest", "waitlistentry"])
 def test_the_changelists_open_for_a_manager(samna, manager_site, tuesday, model):
     book(samna, tuesday, "20:00")
-    GuestFactory()
+    GuestFactory(group=samna.group)
     with pytest.raises(NoTables):  # a refusal on record
         book(samna, tuesday, "20:00", party_size=12)
     WaitlistEntry.objects.create(restaurant=samna, party_size=2, quoted_wait_minutes=15,

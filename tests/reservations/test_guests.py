@@ -38,7 +38,7 @@ def find(api, phone: str = PHONE) -> list[dict]:
 
 def test_lookup_by_phone_returns_the_profile(samna, host_api, tuesday):
     booking = book(host_api, tuesday, "19:00", expectations=["window_seat"])
-    GuestFactory(phone="+380501112233")  # someone else
+    GuestFactory(group=samna.group, phone="+380501112233")  # someone else
 
     guests = find(host_api)
 
@@ -51,8 +51,8 @@ def test_lookup_by_phone_returns_the_profile(samna, host_api, tuesday):
 
 
 def test_lookup_accepts_a_raw_plus_which_arrives_as_a_space(samna, host_api):
-    GuestFactory(phone=PHONE, name="Olena K.")
-    GuestFactory(phone="+380501112233")
+    GuestFactory(group=samna.group, phone=PHONE, name="Olena K.")
+    GuestFactory(group=samna.group, phone="+380501112233")
 
     encoded = host_api.get("/api/v1/guests/?phone=%2B380671234567")
     raw = host_api.get(f"/api/v1/guests/?phone={PHONE}")  # the "+" is decoded to " "
@@ -63,7 +63,7 @@ def test_lookup_accepts_a_raw_plus_which_arrives_as_a_space(samna, host_api):
 
 
 def test_lookup_of_an_unknown_phone_is_an_empty_list(samna, host_api):
-    GuestFactory(phone="+380501112233")
+    GuestFactory(group=samna.group, phone="+380501112233")
 
     assert find(host_api, "+380671000000") == []
 
@@ -123,7 +123,7 @@ def test_expectations_from_bookings_are_merged_into_the_profile_without_duplicat
 
 
 def test_get_one_guest_by_id(samna, host_api):
-    guest = GuestFactory(name="Mykola", tags=["regular"], notes="Likes the corner table")
+    guest = GuestFactory(group=samna.group, name="Mykola", tags=["regular"], notes="Likes the corner table")
 
     response = host_api.get(f"/api/v1/guests/{guest.pk}/")
 
@@ -139,7 +139,7 @@ def test_get_one_guest_by_id(samna, host_api):
 
 
 def test_patch_tags_and_notes(samna, host_api):
-    guest = GuestFactory(tags=["regular"], notes="")
+    guest = GuestFactory(group=samna.group, tags=["regular"], notes="")
 
     response = host_api.patch(f"/api/v1/guests/{guest.pk}/", {"tags": ["regular", "vip"], "notes": "Allergic to nuts"},
                               format="json")
@@ -153,7 +153,7 @@ def test_patch_tags_and_notes(samna, host_api):
 
 
 def test_patch_rejects_bad_input(samna, host_api):
-    guest = GuestFactory(tags=["regular"])
+    guest = GuestFactory(group=samna.group, tags=["regular"])
 
     response = host_api.patch(f"/api/v1/guests/{guest.pk}/", {"tags": "vip"}, format="json")
 
@@ -164,7 +164,7 @@ def test_patch_rejects_bad_input(samna, host_api):
 
 
 def test_guests_are_staff_only(samna, anon_api):
-    guest = GuestFactory()
+    guest = GuestFactory(group=samna.group)
 
     answers = [
         anon_api.get("/api/v1/guests/", {"phone": str(guest.phone)}),

@@ -24,11 +24,13 @@ from reservations.models import (
     Reservation,
     Restaurant,
     ServiceHours,
+    StaffMembership,
     Table,
     TableCombination,
     TurnTime,
 )
 from reservations.services.booking import reservation_create
+from reservations.services.demo import DEMO_USERS
 from tests.conftest import kyiv, next_weekday
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +82,31 @@ def test_seed_demo_creates_the_contracts_restaurant(db):
     assert (policy.max_overbooked_covers, policy.max_party_size, sorted(policy.channels)) == (4, 4, ["host", "phone"])
 
 
+def test_seed_demo_creates_the_second_restaurant_in_a_group_of_its_own(db):
+    seed("--password", PASSWORD)
+
+    samna = Restaurant.objects.get(slug="samna")
+    steak = Restaurant.objects.get(slug="steakhouse")
+    assert (steak.name, steak.time_zone, steak.slot_minutes) == ("The Steakhouse", "Europe/Kyiv", 15)
+    assert steak.group != samna.group
+    assert {t.name: (t.min_covers, t.max_covers) for t in Table.objects.filter(restaurant=steak)} == {
+        f"S{n}": (2, 4) for n in range(1, 7)}
+    hours = ServiceHours.objects.filter(restaurant=steak)
+    assert sorted(h.weekday for h in hours) == list(range(7))
+    assert {(h.opens, h.last_seating, h.closes) for h in hours} == {(clock(18), clock(23, 30), clock(1))}
+    assert not HoldBackRule.objects.filter(restaurant=steak).exists()
+    policy = OverbookingPolicy.objects.get(restaurant=steak)
+    assert (policy.max_overbooked_covers, policy.max_party_size, policy.channels) == (6, 4, ["phone"])
+    members = {m.user.username: m.restaurant.slug for m in StaffMembership.objects.select_related("user", "restaurant")}
+    assert members == {"host": "samna", "manager": "samna", "steak-host": "steakhouse",
+                       "steak-manager": "steakhouse"}
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=["steak-host", "steak-manager"])}
+    assert [g.name for g in users["steak-host"].groups.all()] == ["host"]
+    assert [g.name for g in users["steak-manager"].groups.all()] == ["manager"]
+    for username in users:
+        assert token_for(username, PASSWORD).status_code == 200
+
+
 def test_seed_demo_creates_the_three_users_with_the_password(db):
     seed("--password", PASSWORD)
 
@@ -109,11 +136,14 @@ def test_rerunning_seed_demo_resets_the_book(db):
 
     assert not Reservation.objects.filter(pk=booking.pk).exists()
     assert Restaurant.objects.filter(slug="samna").count() == 1
-    assert Table.objects.count() == 12
+    assert Restaurant.objects.filter(slug="steakhouse").count() == 1
+    assert Table.objects.filter(restaurant__slug="samna").count() == 12
+    assert Table.objects.filter(restaurant__slug="steakhouse").count() == 6
     assert TableCombination.objects.count() == 2
-    assert ServiceHours.objects.count() == 7
-    assert HoldBackRule.objects.count() == 1 and OverbookingPolicy.objects.count() == 1
-    assert get_user_model().objects.filter(username__in=["host", "manager", "admin"]).count() == 3
+    assert ServiceHours.objects.count() == 14
+    assert HoldBackRule.objects.count() == 1 and OverbookingPolicy.objects.count() == 2
+    assert get_user_model().objects.filter(username__in=DEMO_USERS).count() == 5
+    assert StaffMembership.objects.count() == 4  # every user but the admin, at their own restaurant
     assert token_for("host", PASSWORD).status_code == 400
     new_token = token_for("host", "another-pw-1")
     assert new_token.status_code == 200

@@ -1,0 +1,91 @@
+"""Tenancy: the one way a caller reaches a restaurant's rows.
+
+Restaurants are walled off from each other. Staff are members of restaurants
+(`StaffMembership`); guests belong to a restaurant group and are shared by its
+restaurants. Every view, admin page and front-desk action gets its restaurant,
+reservations, waitlist entries and guests from the functions here, never from
+a bare `Model.objects`, so a new view cannot forget the wall: another
+restaurant's book answers 403 (`NotYourRestaurant`), its rows by id 404
+(`NotFound`, the same answer as for a row that does not exist, so ids leak
+nothing), and lists simply never contain them. A superuser is an admin of
+every restaurant.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .errors import NotFound, NotYourRestaurant
+from .models import Guest, Refusal, Reservation, Restaurant, RestaurantGroup, WaitlistEntry
+from .roles import is_staff_member
+
+
+def restaurants_for(user) -> QuerySet[Restaurant]:
+    """The restaurants whose books this user works on."""
+    if user is None or not is_staff_member(user):
+        return Restaurant.objects.none()
+    if user.is_superuser:
+        return Restaurant.objects.all()
+    return Restaurant.objects.filter(memberships__user=user)
+
+
+def groups_for(user) -> QuerySet[RestaurantGroup]:
+    """The restaurant groups whose guests this user may see."""
+    return RestaurantGroup.objects.filter(restaurants__in=restaurants_for(user)).distinct()
+
+
+def restaurant_public(slug: str) -> Restaurant:
+    """A restaurant as the public sees it (availability, online booking): any existing one."""
+    restaurant = Restaurant.objects.select_related("group").filter(slug=slug).first()
+    if restaurant is None:
+        raise NotFound(f"No restaurant {slug!r}.")
+    return restaurant
+
+
+def restaurant_for(user, slug: str) -> Restaurant:
+    """The restaurant whose book a member of staff works on; another restaurant's book is 403."""
+    restaurant = restaurant_public(slug)
+    if not is_member(user, restaurant):
+        raise NotYourRestaurant()
+    return restaurant
+
+
+def is_member(user, restaurant: Restaurant) -> bool:
+    return restaurants_for(user).filter(pk=restaurant.pk).exists()
+
+
+def reservations_for(user) -> QuerySet[Reservation]:
+    return Reservation.objects.filter(restaurant__in=restaurants_for(user))
+
+
+def reservation_for(user, pk: int) -> Reservation:
+    reservation = reservations_for(user).select_related("restaurant").filter(pk=pk).first()
+    if reservation is None:
+        raise NotFound(f"No reservation {pk}.")
+    return reservation
+
+
+def waitlist_entries_for(user) -> QuerySet[WaitlistEntry]:
+    return WaitlistEntry.objects.filter(restaurant__in=restaurants_for(user))
+
+
+def waitlist_entry_for(user, pk: int) -> WaitlistEntry:
+    entry = waitlist_entries_for(user).select_related("restaurant").filter(pk=pk).first()
+    if entry is None:
+        raise NotFound(f"No waitlist entry {pk}.")
+    return entry
+
+
+def refusals_for(user) -> QuerySet[Refusal]:
+    return Refusal.objects.filter(restaurant__in=restaurants_for(user))
+
+
+def guests_for(user) -> QuerySet[Guest]:
+    return Guest.objects.filter(group__in=groups_for(user))
+
+
+def guest_for(user, pk: int) -> Guest:
+    guest = guests_for(user).filter(pk=pk).first()
+    if guest is None:
+        raise NotFound(f"No guest {pk}.")
+    return guest
