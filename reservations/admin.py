@@ -1,10 +1,19 @@
-"""The manager's back office: configure the room and its rules; see overrides and refusals."""
+"""The manager's back office: configure the room and its rules; see overrides and refusals.
 
+A manager sees and edits only their own restaurants' rows, and picks only
+their own restaurants, tables and guests in forms: every page is scoped
+through `reservations.access` (a superuser sees everything). Restaurant
+groups and staff memberships are the superuser's to manage.
+"""
+
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from . import access
 from .errors import BookError
 from .models import (
+    WEEKDAYS,
     Area,
     Closure,
     Guest,
@@ -14,7 +23,9 @@ from .models import (
     Reservation,
     ReservationTable,
     Restaurant,
+    RestaurantGroup,
     ServiceHours,
+    StaffMembership,
     Table,
     TableCombination,
     TurnTime,
@@ -22,13 +33,124 @@ from .models import (
 )
 from .services.booking import reservation_transition
 
+BY_RESTAURANT = ("restaurant", admin.RelatedOnlyFieldListFilter)  # never lists another restaurant's name
 
-class AreaInline(admin.TabularInline):
+
+class ScopedChoices:
+    """Form choices limited to the user's own restaurants, their tables and areas, and their groups' guests."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        self._limit(db_field, request, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        self._limit(db_field, request, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    @staticmethod
+    def _limit(db_field, request, kwargs) -> None:
+        restaurants = access.restaurants_for(request.user)
+        choices = {
+            Restaurant: lambda: restaurants,
+            RestaurantGroup: lambda: access.groups_for(request.user),
+            Table: lambda: Table.objects.filter(restaurant__in=restaurants),
+            Area: lambda: Area.objects.filter(restaurant__in=restaurants),
+            Guest: lambda: access.guests_for(request.user),
+            Reservation: lambda: access.reservations_for(request.user),
+        }
+        if db_field.related_model in choices:
+            kwargs["queryset"] = choices[db_field.related_model]()
+
+
+class ScopedAdmin(ScopedChoices, admin.ModelAdmin):
+    """Every admin page of the book: rows of the user's own restaurants only."""
+
+    restaurant_lookup = "restaurant"  # the path from the model to its restaurant
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.filter(**{f"{self.restaurant_lookup}__in": access.restaurants_for(request.user)})
+
+
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    """Who works where, and which restaurants form a group: the deployment's admin decides."""
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+def local_time(field: str, description: str | None = None):
+    """A read-only column or field showing `field` in the restaurant's own time zone."""
+
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def show(self, obj) -> str:
+        value = getattr(obj, field)
+        if value is None:
+            return "—"
+        return f"{timezone.localtime(value, obj.restaurant.tz):%Y-%m-%d %H:%M %Z}"
+
+    return show
+
+
+class HoldBackRuleForm(forms.ModelForm):
+    # Checkboxes, not a JSON text box: the model stores the weekday numbers.
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple,
+        help_text="The days of the service this rule holds tables on.",
+    )
+
+    class Meta:
+        model = HoldBackRule
+        fields = ["restaurant", "name", "weekdays", "starts", "ends", "tables", "release_minutes_before", "is_active"]
+
+
+class OverbookingPolicyForm(forms.ModelForm):
+    channels = forms.TypedMultipleChoiceField(
+        choices=Reservation.Channel.choices, widget=forms.CheckboxSelectMultiple, required=False,
+        help_text="Channels allowed to overbook. Online bookings never overbook.",
+    )
+
+    class Meta:
+        model = OverbookingPolicy
+        fields = ["restaurant", "max_overbooked_covers", "max_party_size", "channels", "is_active"]
+
+
+class StaffMembershipInline(ScopedChoices, admin.TabularInline):
+    model = StaffMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+class AreaInline(ScopedChoices, admin.TabularInline):
     model = Area
     extra = 0
 
 
-class TableInline(admin.TabularInline):
+class TableInline(ScopedChoices, admin.TabularInline):
     model = Table
     extra = 0
     fields = ["name", "area", "min_covers", "max_covers", "is_active"]
@@ -51,43 +173,72 @@ class ClosureInline(admin.TabularInline):
 
 class OverbookingPolicyInline(admin.StackedInline):
     model = OverbookingPolicy
+    form = OverbookingPolicyForm
     extra = 0
 
 
+@admin.register(RestaurantGroup)
+class RestaurantGroupAdmin(SuperuserOnlyAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+@admin.register(StaffMembership)
+class StaffMembershipAdmin(SuperuserOnlyAdmin):
+    list_display = ["user", "restaurant"]
+    list_filter = [BY_RESTAURANT]
+    autocomplete_fields = ["user"]
+
+
 @admin.register(Restaurant)
-class RestaurantAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "time_zone", "slot_minutes", "booking_horizon_days"]
+class RestaurantAdmin(ScopedAdmin):
+    restaurant_lookup = "pk"
+    list_display = ["name", "slug", "group", "time_zone", "slot_minutes", "booking_horizon_days"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [AreaInline, TableInline, ServiceHoursInline, TurnTimeInline, ClosureInline, OverbookingPolicyInline]
+    inlines = [StaffMembershipInline, AreaInline, TableInline, ServiceHoursInline, TurnTimeInline, ClosureInline,
+               OverbookingPolicyInline]
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser  # a new restaurant is a new wall: the deployment's admin builds it
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
 
 
 @admin.register(Table)
-class TableAdmin(admin.ModelAdmin):
+class TableAdmin(ScopedAdmin):
     list_display = ["name", "restaurant", "area", "min_covers", "max_covers", "is_active"]
-    list_filter = ["restaurant", "area", "is_active"]
+    list_filter = [BY_RESTAURANT, ("area", admin.RelatedOnlyFieldListFilter), "is_active"]
 
 
 @admin.register(TableCombination)
-class TableCombinationAdmin(admin.ModelAdmin):
+class TableCombinationAdmin(ScopedAdmin):
     list_display = ["__str__", "restaurant", "min_covers", "max_covers"]
-    list_filter = ["restaurant"]
+    list_filter = [BY_RESTAURANT]
     filter_horizontal = ["tables"]
 
 
 @admin.register(HoldBackRule)
-class HoldBackRuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "restaurant", "weekdays", "starts", "ends", "held_tables", "release_minutes_before",
+class HoldBackRuleAdmin(ScopedAdmin):
+    form = HoldBackRuleForm
+    list_display = ["name", "restaurant", "days", "starts", "ends", "held_tables", "release_minutes_before",
                     "is_active"]
-    list_filter = ["restaurant", "is_active"]
+    list_filter = [BY_RESTAURANT, "is_active"]
     filter_horizontal = ["tables"]
 
     @admin.display(description="tables")
     def held_tables(self, rule: HoldBackRule) -> str:
         return ", ".join(t.name for t in rule.tables.all())
 
+    @admin.display(description="weekdays")
+    def days(self, rule: HoldBackRule) -> str:
+        names = dict(WEEKDAYS)
+        return ", ".join(names.get(d, str(d)) for d in sorted(rule.weekdays))
+
 
 @admin.register(OverbookingPolicy)
-class OverbookingPolicyAdmin(admin.ModelAdmin):
+class OverbookingPolicyAdmin(ScopedAdmin):
+    form = OverbookingPolicyForm
     list_display = ["restaurant", "max_overbooked_covers", "max_party_size", "channels", "is_active"]
 
 
@@ -95,7 +246,16 @@ class ReservationTableInline(admin.TabularInline):
     model = ReservationTable
     extra = 0
     can_delete = False
-    readonly_fields = ["table", "start", "end", "released"]
+    fields = ["table", "local_start", "local_end", "released"]
+    readonly_fields = ["table", "local_start", "local_end", "released"]
+
+    @admin.display(description="start")
+    def local_start(self, assignment: ReservationTable) -> str:
+        return f"{timezone.localtime(assignment.start, assignment.table.restaurant.tz):%Y-%m-%d %H:%M %Z}"
+
+    @admin.display(description="end")
+    def local_end(self, assignment: ReservationTable) -> str:
+        return f"{timezone.localtime(assignment.end, assignment.table.restaurant.tz):%Y-%m-%d %H:%M %Z}"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -140,24 +300,44 @@ class OverrideFilter(admin.SimpleListFilter):
         return queryset
 
 
+RESERVATION_TIMES = ["start", "end", "override_at", "created_at", "updated_at", "confirmed_at", "arrived_at",
+                     "seated_at", "completed_at", "cancelled_at"]
+
+
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
-    """Bookings are made through the book (desk, API), never typed in here: the admin reads and cancels."""
+class ReservationAdmin(ScopedAdmin):
+    """Bookings are made through the book (desk, API), never typed in here: the admin reads and cancels.
+
+    Every time is shown in the restaurant's own zone, on the list and on the detail page alike.
+    """
 
     list_display = ["id", "restaurant", "local_start", "party_size", "guest", "status", "channel", "table_names",
                     "overbooked", "override_bypassed", "override_by", "override_reason"]
-    list_filter = ["restaurant", "status", "channel", "overbooked", OverrideFilter, "override_bypassed"]
+    list_filter = [BY_RESTAURANT, "status", "channel", "overbooked", OverrideFilter, "override_bypassed"]
     date_hierarchy = "start"
     search_fields = ["guest__name", "guest__phone", "notes", "override_reason"]
     actions = [cancel_reservations, mark_no_show]
     inlines = [ReservationTableInline]
-    readonly_fields = [f.name for f in Reservation._meta.fields if f.name not in ("notes",)] + ["expectations"]
+    local_start = local_time("start")
+    local_end = local_time("end")
+    local_override_at = local_time("override_at", "override at")
+    local_created_at = local_time("created_at", "created at")
+    local_updated_at = local_time("updated_at", "updated at")
+    local_confirmed_at = local_time("confirmed_at", "confirmed at")
+    local_arrived_at = local_time("arrived_at", "arrived at")
+    local_seated_at = local_time("seated_at", "seated at")
+    local_completed_at = local_time("completed_at", "completed at")
+    local_cancelled_at = local_time("cancelled_at", "cancelled or no-show at")
+    readonly_fields = [
+        *(f.name for f in Reservation._meta.fields if f.name not in ("notes", *RESERVATION_TIMES)),
+        "expectations", "table_names", *(f"local_{name}" for name in RESERVATION_TIMES),
+    ]
     fieldsets = [
-        (None, {"fields": ["restaurant", "guest", "party_size", "start", "end", "status", "channel", "overbooked",
-                           "expectations", "notes"]}),
-        ("Override", {"fields": ["override_by", "override_at", "override_reason", "override_bypassed"]}),
-        ("History", {"fields": ["created_by", "created_at", "updated_at", "confirmed_at", "arrived_at", "seated_at",
-                                "completed_at", "cancelled_at"]}),
+        (None, {"fields": ["restaurant", "guest", "party_size", "local_start", "local_end", "status", "channel",
+                           "table_names", "overbooked", "expectations", "notes"]}),
+        ("Override", {"fields": ["override_by", "local_override_at", "override_reason", "override_bypassed"]}),
+        ("History", {"fields": ["created_by", "local_created_at", "local_updated_at", "local_confirmed_at",
+                                "local_arrived_at", "local_seated_at", "local_completed_at", "local_cancelled_at"]}),
     ]
 
     def get_queryset(self, request):
@@ -168,22 +348,28 @@ class ReservationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.display(description="start", ordering="start")
-    def local_start(self, reservation: Reservation) -> str:
-        return f"{timezone.localtime(reservation.start, reservation.restaurant.tz):%Y-%m-%d %H:%M}"
-
     @admin.display(description="tables")
     def table_names(self, reservation: Reservation) -> str:
-        return "+".join(a.table.name for a in reservation.assignments.all() if not a.released) or "—"
+        """The tables it has, or had: the API lists them too; a finished booking's are marked released."""
+        assignments = list(reservation.assignments.all())
+        names = "+".join(a.table.name for a in assignments) or "—"
+        if assignments and all(a.released for a in assignments):
+            return f"{names} (released)"
+        return names
 
 
 @admin.register(Refusal)
-class RefusalAdmin(admin.ModelAdmin):
+class RefusalAdmin(ScopedAdmin):
     list_display = ["restaurant", "local_start", "party_size", "channel", "reasons", "guest_name", "guest_phone",
-                    "created_at"]
-    list_filter = ["restaurant", "channel"]
+                    "local_created_at"]
+    list_filter = [BY_RESTAURANT, "channel"]
     date_hierarchy = "start"
     search_fields = ["guest_name", "guest_phone"]
+    local_start = local_time("start", "slot")
+    local_created_at = local_time("created_at", "refused at")
+    fields = ["restaurant", "local_start", "party_size", "channel", "reasons", "alternatives", "guest", "guest_name",
+              "guest_phone", "created_by", "local_created_at"]
+    readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -191,21 +377,30 @@ class RefusalAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="slot", ordering="start")
-    def local_start(self, refusal: Refusal) -> str:
-        return f"{timezone.localtime(refusal.start, refusal.restaurant.tz):%Y-%m-%d %H:%M}"
-
 
 @admin.register(Guest)
-class GuestAdmin(admin.ModelAdmin):
-    list_display = ["name", "phone", "tags", "sms_opt_out", "created_at"]
+class GuestAdmin(ScopedChoices, admin.ModelAdmin):
+    list_display = ["name", "phone", "group", "tags", "sms_opt_out", "created_at"]
     search_fields = ["name", "phone"]
     list_filter = ["sms_opt_out"]
 
+    def get_queryset(self, request):
+        # A guest is the group's: a manager sees the guests of their restaurants' groups.
+        return super().get_queryset(request).filter(group__in=access.groups_for(request.user))
+
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(admin.ModelAdmin):
+class WaitlistEntryAdmin(ScopedAdmin):
     list_display = ["restaurant", "party_size", "guest", "status", "quoted_wait_minutes", "actual_wait_minutes",
-                    "created_at"]
-    list_filter = ["restaurant", "status"]
-    readonly_fields = ["reservation"]
+                    "local_created_at"]
+    list_filter = [BY_RESTAURANT, "status"]
+    fields = ["restaurant", "guest", "party_size", "status", "quoted_wait_minutes", "likely_tonight",
+              "local_created_at", "local_seated_at", "local_left_at", "reservation"]
+    readonly_fields = ["restaurant", "party_size", "quoted_wait_minutes", "likely_tonight", "reservation",
+                       "local_created_at", "local_seated_at", "local_left_at"]
+    local_created_at = local_time("created_at", "joined at")
+    local_seated_at = local_time("seated_at", "seated at")
+    local_left_at = local_time("left_at", "left at")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # parties join the waitlist at the door, through the walk-in service

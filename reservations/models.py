@@ -349,7 +349,7 @@ class Reservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.party_size} at {self.start:%Y-%m-%d %H:%M}"
+        return f"#{self.pk} {self.party_size} at {self.start.astimezone(self.restaurant.tz):%Y-%m-%d %H:%M}"
 
     @property
     def is_override(self) -> bool:
@@ -407,7 +407,8 @@ class Refusal(models.Model):
         indexes = [models.Index(fields=["restaurant", "start"], name="refusal_slot_idx")]
 
     def __str__(self) -> str:
-        return f"{self.party_size} at {self.start:%Y-%m-%d %H:%M}: {', '.join(self.reasons)}"
+        start = self.start.astimezone(self.restaurant.tz)
+        return f"{self.party_size} at {start:%Y-%m-%d %H:%M}: {', '.join(self.reasons)}"
 
 
 class WaitlistEntry(models.Model):
@@ -436,7 +437,7 @@ class WaitlistEntry(models.Model):
         indexes = [models.Index(fields=["restaurant", "status"], name="waitlist_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.party_size} waiting since {self.created_at:%H:%M}"
+        return f"{self.party_size} waiting since {self.created_at.astimezone(self.restaurant.tz):%H:%M}"
 
     @property
     def actual_wait_minutes(self) -> int | None:

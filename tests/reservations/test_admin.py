@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from reservations.errors import NoTables
-from reservations.models import HoldBackRule, OverbookingPolicy, Reservation, Table, WaitlistEntry
+from reservations.models import HoldBackRule, OverbookingPolicy, Refusal, Reservation, Table, WaitlistEntry
 from reservations.services.booking import reservation_create
 from tests.conftest import DEMO_PASSWORD, kyiv
 from tests.factories import GuestFactory
@@ -68,7 +68,7 @@ def test_the_restaurant_page_has_its_service_hours_and_turn_times_inline(samna, 
 
 def policy_form(policy: OverbookingPolicy, **changes) -> dict:
     data = {"restaurant": policy.restaurant_id, "max_overbooked_covers": policy.max_overbooked_covers,
-            "max_party_size": policy.max_party_size, "channels": '["phone", "host"]', "is_active": "on"}
+            "max_party_size": policy.max_party_size, "channels": ["phone", "host"], "is_active": "on"}
     return {**data, **changes}
 
 
@@ -98,7 +98,7 @@ def test_the_admin_refuses_an_online_overbooking_channel(samna, manager_site):
     policy = OverbookingPolicy.objects.get(restaurant=samna)
 
     response = manager_site.post(f"/admin/reservations/overbookingpolicy/{policy.pk}/change/",
-                                 policy_form(policy, channels='["phone", "online"]'))
+                                 policy_form(policy, channels=["phone", "online"]))
 
     assert response.status_code == 200  # the form again, with the error
     assert "channels" in response.context["adminform"].form.errors
@@ -115,7 +115,7 @@ def test_a_hold_back_rule_edited_in_the_admin_changes_availability(samna, manage
     t4 = Table.objects.get(restaurant=samna, name="T4")
 
     response = manager_site.post(f"/admin/reservations/holdbackrule/{rule.pk}/change/", {
-        "restaurant": samna.pk, "name": rule.name, "weekdays": "[4, 5]", "starts": "19:00:00", "ends": "22:00:00",
+        "restaurant": samna.pk, "name": rule.name, "weekdays": ["4", "5"], "starts": "19:00:00", "ends": "22:00:00",
         "tables": [t4.pk], "release_minutes_before": 60, "is_active": "on",
     })
 
@@ -186,3 +186,148 @@ def test_the_host_cannot_reach_the_admin(samna, staff):
         assert page.status_code == 302
         assert page["Location"].startswith("/admin/login/")
     assert OverbookingPolicy.objects.get(pk=policy.pk).max_overbooked_covers == 4
+
+
+# --- the form widgets a manager actually uses ---------------------------------------------------------------
+
+
+def test_hold_back_weekdays_are_checkboxes_stored_as_weekday_numbers(samna, manager_site):
+    rule = HoldBackRule.objects.get(restaurant=samna)
+
+    page = manager_site.get(f"/admin/reservations/holdbackrule/{rule.pk}/change/").content.decode()
+    response = manager_site.post(f"/admin/reservations/holdbackrule/{rule.pk}/change/", {
+        "restaurant": samna.pk, "name": rule.name, "weekdays": ["3", "4", "5"], "starts": "19:00:00",
+        "ends": "22:00:00", "tables": list(rule.tables.values_list("pk", flat=True)),
+        "release_minutes_before": 60, "is_active": "on",
+    })
+
+    assert 'type="checkbox" name="weekdays" value="4"' in page and "Friday" in page
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert HoldBackRule.objects.get(pk=rule.pk).weekdays == [3, 4, 5]
+
+
+def test_overbooking_channels_are_checkboxes(samna, manager_site):
+    policy = OverbookingPolicy.objects.get(restaurant=samna)
+
+    page = manager_site.get(f"/admin/reservations/overbookingpolicy/{policy.pk}/change/").content.decode()
+    response = manager_site.post(f"/admin/reservations/overbookingpolicy/{policy.pk}/change/",
+                                 policy_form(policy, channels=["phone"]))
+
+    assert 'type="checkbox" name="channels" value="phone"' in page
+    assert response.status_code == 302
+    assert OverbookingPolicy.objects.get(pk=policy.pk).channels == ["phone"]
+
+
+# --- times and tables as the staff read them ----------------------------------------------------------------
+
+
+def test_the_reservation_page_shows_times_in_the_restaurants_zone(samna, manager_site, staff, tuesday):
+    reservation = book(samna, tuesday, "20:00")
+
+    page = manager_site.get(f"/admin/reservations/reservation/{reservation.pk}/change/").content.decode()
+
+    assert f"{tuesday:%Y-%m-%d} 20:00 EET" in page  # Kyiv in winter; 18:00 UTC must not appear as the start
+    assert f"{tuesday:%Y-%m-%d} 21:30 EET" in page
+    assert f"{tuesday:%Y-%m-%d} 18:00" not in page
+
+
+def test_the_refusal_page_shows_the_slot_in_the_restaurants_zone(samna, manager_site, tuesday):
+    with pytest.raises(NoTables):
+        book(samna, tuesday, "20:00", party_size=12)
+    refusal = Refusal.objects.get()
+
+    page = manager_site.get(f"/admin/reservations/refusal/{refusal.pk}/change/").content.decode()
+
+    assert f"{tuesday:%Y-%m-%d} 20:00 EET" in page
+    assert f"{tuesday:%Y-%m-%d} 18:00" not in page
+
+
+def test_a_finished_booking_lists_the_tables_it_had_marked_released(samna, manager_site, manager_api, tuesday):
+    reservation = book(samna, tuesday, "20:00")
+    [table] = tables_of(reservation.pk)
+    assert manager_api.post(f"/api/v1/reservations/{reservation.pk}/cancel/").status_code == 200
+
+    listing = manager_site.get("/admin/reservations/reservation/").content.decode()
+    detail = manager_site.get(f"/admin/reservations/reservation/{reservation.pk}/change/").content.decode()
+    api = manager_api.get(f"/api/v1/reservations/{reservation.pk}/").json()
+
+    assert api["tables"] == [table]
+    assert f"{table} (released)" in listing
+    assert f"{table} (released)" in detail
+
+
+# --- the wall -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def steak_manager_site(staff) -> Client:
+    client = Client()
+    assert client.login(username="steak-manager", password=DEMO_PASSWORD)
+    return client
+
+
+def test_a_manager_sees_only_their_own_restaurants(samna, steakhouse, manager_site, steak_manager_site, tuesday):
+    samna_booking = book(samna, tuesday, "20:00")
+    steak_booking = book(steakhouse, tuesday, "20:00")
+    samna_table = Table.objects.get(restaurant=samna, name="T1")
+
+    samna_list = manager_site.get("/admin/reservations/reservation/")
+    steak_list = steak_manager_site.get("/admin/reservations/reservation/")
+    restaurants = steak_manager_site.get("/admin/reservations/restaurant/").content.decode()
+    other_booking = steak_manager_site.get(f"/admin/reservations/reservation/{samna_booking.pk}/change/")
+    other_table = steak_manager_site.get(f"/admin/reservations/table/{samna_table.pk}/change/")
+    cancel = steak_manager_site.post("/admin/reservations/reservation/", {
+        "action": "cancel_reservations", "_selected_action": [samna_booking.pk]})
+
+    assert [r.pk for r in samna_list.context["cl"].result_list] == [samna_booking.pk]
+    assert [r.pk for r in steak_list.context["cl"].result_list] == [steak_booking.pk]
+    assert "The Steakhouse" in restaurants and "Samna" not in restaurants
+    assert other_booking.status_code == 302 and other_table.status_code == 302  # "doesn't exist", back to the list
+    assert cancel.status_code in (200, 302)
+    samna_booking.refresh_from_db()
+    assert samna_booking.status == Reservation.Status.BOOKED
+
+
+def test_a_managers_forms_offer_only_their_own_restaurants_and_tables(samna, steakhouse, steak_manager_site):
+    page = steak_manager_site.get("/admin/reservations/tablecombination/add/")
+    form = page.context["adminform"].form
+
+    assert list(form.fields["restaurant"].queryset) == [steakhouse]
+    assert {t.restaurant_id for t in form.fields["tables"].queryset} == {steakhouse.pk}
+
+
+def test_a_manager_cannot_edit_another_restaurants_table_by_posting(samna, steakhouse, steak_manager_site):
+    samna_table = Table.objects.get(restaurant=samna, name="T1")
+
+    response = steak_manager_site.post(f"/admin/reservations/table/{samna_table.pk}/change/", {
+        "restaurant": samna.pk, "name": "T1", "min_covers": 1, "max_covers": 8, "is_active": "on"})
+    moved = steak_manager_site.post("/admin/reservations/table/add/", {
+        "restaurant": samna.pk, "name": "T99", "min_covers": 1, "max_covers": 2, "is_active": "on"})
+
+    assert response.status_code == 302
+    assert Table.objects.get(pk=samna_table.pk).max_covers == 2
+    assert moved.status_code == 200 and "restaurant" in moved.context["adminform"].form.errors
+    assert not Table.objects.filter(name="T99").exists()
+
+
+def test_memberships_and_groups_are_the_superusers(samna, manager_site, staff):
+    admin_site = Client()
+    assert admin_site.login(username="admin", password=DEMO_PASSWORD)
+
+    assert manager_site.get("/admin/reservations/staffmembership/").status_code == 403
+    assert manager_site.get("/admin/reservations/restaurantgroup/").status_code == 403
+    assert admin_site.get("/admin/reservations/staffmembership/").status_code == 200
+    assert "steak-host" in admin_site.get("/admin/reservations/staffmembership/").content.decode()
+
+
+def test_every_admin_page_of_the_book_is_scoped():
+    """A new ModelAdmin must choose: scoped to the user's restaurants, or the superuser's alone."""
+    from django.contrib import admin as django_admin
+
+    from reservations.admin import GuestAdmin, ScopedAdmin, SuperuserOnlyAdmin
+
+    ours = {model: model_admin for model, model_admin in django_admin.site._registry.items()
+            if model._meta.app_label == "reservations"}
+    unscoped = [model.__name__ for model, model_admin in ours.items()
+                if not isinstance(model_admin, (ScopedAdmin, SuperuserOnlyAdmin, GuestAdmin))]
+    assert unscoped == []

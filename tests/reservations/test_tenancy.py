@@ -1,0 +1,207 @@
+"""The walls between restaurants, as a table: every API endpoint × role × own or another restaurant.
+
+Samna's rows are the target. `host` and `manager` are Samna's staff (own restaurant), `steak-host` and
+`steak-manager` are The Steakhouse's (another restaurant, another group), `admin` is a superuser (every
+restaurant), `diner` is logged in but nobody's staff. A new endpoint without rows here fails
+`test_every_endpoint_has_rows_in_the_table`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, get_resolver
+from rest_framework.test import APIClient
+
+from reservations.models import Guest, Reservation, Restaurant, WaitlistEntry
+from reservations.services.booking import reservation_create
+from reservations.services.guests import GuestDetails
+from tests.conftest import DEMO_PASSWORD, _client_for, at, kyiv
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+380671234567"
+USERS = ("anon", "diner", "host", "manager", "admin", "steak-host", "steak-manager")
+OWN = ("host", "manager", "admin")
+# What each caller gets, by kind of endpoint (contract, "Conventions"):
+STAFF_BOOK = {"anon": 401, "diner": 403, **dict.fromkeys(OWN, 200), "steak-host": 403, "steak-manager": 403}
+STAFF_ROW = {"anon": 401, "diner": 403, **dict.fromkeys(OWN, 200), "steak-host": 404, "steak-manager": 404}
+PUBLIC = dict.fromkeys(USERS, 200)
+# A walk-in is seated or waitlisted (201), or refused outside service hours (409): the wall let it through.
+THROUGH_THE_WALL = {200, 201, 409}
+
+
+@dataclass
+class World:
+    samna: object
+    reservation: Reservation
+    entry: WaitlistEntry
+    guest: Guest
+    day: object
+
+
+@pytest.fixture
+def world(samna, steakhouse, staff, tuesday) -> World:
+    reservation = reservation_create(
+        restaurant=samna, start=kyiv(tuesday, "19:00"), party_size=2, channel="phone",
+        guest=GuestDetails(name="Olena K.", phone=PHONE), by=staff["host"],
+    )
+    entry = WaitlistEntry.objects.create(restaurant=samna, party_size=2, quoted_wait_minutes=15,
+                                         created_at=reservation.created_at)
+    return World(samna, reservation, entry, reservation.guest, tuesday)
+
+
+def client(who: str, staff) -> APIClient:
+    if who == "anon":
+        return APIClient()
+    if who == "diner":
+        from django.contrib.auth import get_user_model
+
+        user, _ = get_user_model().objects.get_or_create(username="diner")
+        return _client_for(user)
+    return _client_for(staff[who])
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str  # the URL's name
+    method: str
+    call: Callable[[APIClient, World], object]
+    expected: dict[str, int | set[int]]
+    # A check beyond the status, for answers that pass the wall: what the caller must (not) see.
+    sees: Callable[[object, World, str], None] | None = None
+
+
+def booking(channel: str, **extra) -> Callable[[APIClient, World], object]:
+    def call(api: APIClient, w: World):
+        body = {"start": at(w.day, "20:00"), "party_size": 2, "channel": channel,
+                "guest": {"name": "Taras", "phone": "+380501112233"}, **extra}
+        return api.post("/api/v1/restaurants/samna/reservations/", body, format="json")
+    return call
+
+
+def search_result(response, w: World, who: str) -> None:
+    found = [g["id"] for g in response.json()]
+    assert found == ([w.guest.pk] if who in OWN else []), "a search never returns another group's guests"
+
+
+def anonymous_echo(response, w: World, who: str) -> None:
+    guest = response.json()["guest"]
+    if who in OWN:
+        assert set(guest) >= {"id", "first_visit"}
+    else:  # not Samna's staff: only what was sent comes back
+        assert guest == {"name": "Taras", "phone": "+380501112233"}
+
+
+ROWS = [
+    Row("auth-token", "post", lambda api, w: api.post(
+        "/api/v1/auth/token/", {"username": "host", "password": DEMO_PASSWORD}, format="json"), PUBLIC),
+    Row("availability", "get", lambda api, w: api.get(
+        "/api/v1/restaurants/samna/availability/", {"date": w.day.isoformat(), "party_size": 2}), PUBLIC),
+    Row("availability", "get", lambda api, w: api.get(
+        "/api/v1/restaurants/samna/availability/", {"date": w.day.isoformat(), "party_size": 2, "channel": "phone"}),
+        STAFF_BOOK),
+    Row("reservations", "get", lambda api, w: api.get(
+        "/api/v1/restaurants/samna/reservations/", {"date": w.day.isoformat()}), STAFF_BOOK),
+    Row("reservations", "post", booking("online"), dict.fromkeys(USERS, 201), sees=anonymous_echo),
+    Row("reservations", "post", booking("phone"), {**STAFF_BOOK, **dict.fromkeys(OWN, 201)}),
+    Row("reservations", "post", booking("phone", override={"reason": "regular"}),
+        {**STAFF_BOOK, "host": 403, "manager": 201, "admin": 201}),
+    Row("walk-ins", "post", lambda api, w: api.post(
+        "/api/v1/restaurants/samna/walk-ins/", {"party_size": 2}, format="json"),
+        {**STAFF_BOOK, **dict.fromkeys(OWN, THROUGH_THE_WALL)}),
+    Row("waitlist", "get", lambda api, w: api.get("/api/v1/restaurants/samna/waitlist/"), STAFF_BOOK),
+    Row("refusals", "get", lambda api, w: api.get(
+        "/api/v1/restaurants/samna/refusals/", {"date": w.day.isoformat()}), STAFF_BOOK),
+    Row("reservation", "get", lambda api, w: api.get(f"/api/v1/reservations/{w.reservation.pk}/"), STAFF_ROW),
+    Row("reservation-action", "post", lambda api, w: api.post(
+        f"/api/v1/reservations/{w.reservation.pk}/confirm/", format="json"), STAFF_ROW),
+    Row("reservation-action", "post", lambda api, w: api.post(
+        f"/api/v1/reservations/{w.reservation.pk}/cancel/", format="json"), STAFF_ROW),
+    Row("waitlist-seat", "post", lambda api, w: api.post(f"/api/v1/waitlist/{w.entry.pk}/seat/", format="json"),
+        {**STAFF_ROW, **dict.fromkeys(OWN, THROUGH_THE_WALL)}),
+    Row("waitlist-leave", "post", lambda api, w: api.post(f"/api/v1/waitlist/{w.entry.pk}/leave/", format="json"),
+        STAFF_ROW),
+    Row("guests", "get", lambda api, w: api.get("/api/v1/guests/", {"phone": PHONE}),
+        {**STAFF_BOOK, "steak-host": 200, "steak-manager": 200}, sees=search_result),
+    Row("guests", "get", lambda api, w: api.get("/api/v1/guests/"),
+        {**STAFF_BOOK, "steak-host": 200, "steak-manager": 200}, sees=search_result),
+    Row("guest", "get", lambda api, w: api.get(f"/api/v1/guests/{w.guest.pk}/"), STAFF_ROW),
+    Row("guest", "patch", lambda api, w: api.patch(
+        f"/api/v1/guests/{w.guest.pk}/", {"notes": "prefers the terrace"}, format="json"), STAFF_ROW),
+]
+CASES = [(row, who) for row in ROWS for who in USERS]
+
+
+@pytest.mark.parametrize(("row", "who"), CASES,
+                         ids=[f"{r.method}-{r.name}-{i}-{who}" for i, r in enumerate(ROWS) for who in USERS])
+def test_the_wall(world, staff, row: Row, who: str):
+    before = {"reservation": world.reservation.status, "notes": world.guest.notes, "entry": world.entry.status}
+
+    response = row.call(client(who, staff), world)
+
+    expected = row.expected[who]
+    allowed = expected if isinstance(expected, set) else {expected}
+    assert response.status_code in allowed, (who, response.status_code, response.json())
+    body = response.json()
+    if response.status_code >= 400:
+        assert body["code"] and body["detail"]
+        # Refused: nothing of Samna's changed.
+        world.reservation.refresh_from_db()
+        world.guest.refresh_from_db()
+        world.entry.refresh_from_db()
+        assert before == {"reservation": world.reservation.status, "notes": world.guest.notes,
+                          "entry": world.entry.status}
+        if response.status_code == 404:
+            assert str(world.guest.name) not in str(body) and PHONE not in str(body)
+    elif row.sees is not None:
+        row.sees(response, world, who)
+
+
+def _api_endpoints() -> set[tuple[str, str]]:
+    resolver = get_resolver()
+    api = next(p for p in resolver.url_patterns if str(p.pattern) == "api/v1/")
+    found = set()
+    for pattern in api.url_patterns:
+        assert isinstance(pattern, URLPattern)
+        view = pattern.callback.view_class
+        for method in ("get", "post", "put", "patch", "delete"):
+            if hasattr(view, method):
+                found.add((pattern.name, method))
+    return found
+
+
+def test_every_endpoint_has_rows_in_the_table():
+    assert _api_endpoints() == {(row.name, row.method) for row in ROWS}
+
+
+def test_views_reach_rows_only_through_the_access_module():
+    """No view fetches by id or lists on its own: every lookup goes through `reservations.access`."""
+    import inspect
+
+    from reservations.api import views
+
+    source = inspect.getsource(views)
+    assert ".objects" not in source
+    assert "selectors.reservation_get(pk)" not in source
+
+
+def test_a_chains_guest_is_known_at_its_restaurants_and_no_other(samna, steakhouse, staff, tuesday):
+    from tests.factories import small_restaurant
+
+    sister = small_restaurant(slug="samna-podil", group=samna.group)
+    first = reservation_create(restaurant=samna, start=kyiv(tuesday, "19:00"), party_size=2, channel="phone",
+                               guest=GuestDetails(name="Olena K.", phone=PHONE), expectations=["window_seat"])
+    at_sister = reservation_create(restaurant=sister, start=kyiv(tuesday, "19:00"), party_size=2, channel="phone",
+                                   guest=GuestDetails(name="Olena", phone=PHONE))
+    next_door = reservation_create(restaurant=steakhouse, start=kyiv(tuesday, "19:00"), party_size=2,
+                                   channel="phone", guest=GuestDetails(name="O. Kovalenko", phone=PHONE))
+
+    assert at_sister.guest == first.guest  # one chain, one profile
+    assert first.guest.expectations == ["window_seat"]
+    assert next_door.guest != first.guest  # another group keeps its own
+    assert next_door.guest.name == "O. Kovalenko" and next_door.guest.expectations == []
+    assert Guest.objects.filter(phone=PHONE).count() == 2
+    assert Restaurant.objects.filter(group=samna.group).count() == 2
