@@ -176,3 +176,125 @@ def test_guests_are_staff_only(samna, anon_api):
     assert {a.json()["code"] for a in answers} == {"not_authenticated"}
     guest.refresh_from_db()
     assert guest.notes == ""
+
+
+# --- the public learns nothing stored ---------------------------------------------------------------------
+
+
+def test_an_anonymous_booking_with_a_known_phone_learns_nothing_and_changes_nothing(samna, host_api, anon_api,
+                                                                                    tuesday):
+    known = book(host_api, tuesday, "13:00", name="Olena Kovalenko", expectations=["window_seat"])
+    act(host_api, known, "seat")
+    act(host_api, known, "complete")
+    host_api.patch(f"/api/v1/guests/{known['guest']['id']}/", {"notes": "VIP, allergic to nuts"}, format="json")
+
+    stranger = anon_api.post(RESERVATIONS, {
+        "start": at(tuesday, "20:00"), "party_size": 2, "channel": "online",
+        "guest": {"name": "Someone Else", "phone": PHONE}, "expectations": ["kids_menu"], "notes": "stroller",
+    }, format="json")
+
+    assert stranger.status_code == 201, stranger.json()
+    body = stranger.json()
+    assert body["guest"] == {"name": "Someone Else", "phone": PHONE}  # not the stored name, id or first visit
+    assert "Olena" not in str(body) and "VIP" not in str(body)
+    [profile] = find(host_api)
+    assert (profile["name"], profile["expectations"], profile["notes"]) == (
+        "Olena Kovalenko", ["window_seat"], "VIP, allergic to nuts")
+    # What the stranger brought stays on the reservation, for staff to see.
+    staff_view = host_api.get(f"/api/v1/reservations/{body['id']}/").json()
+    assert (staff_view["expectations"], staff_view["notes"]) == (["kids_menu"], "stroller")
+    assert staff_view["guest"]["id"] == profile["id"] and staff_view["guest"]["first_visit"] is False
+
+
+def test_a_non_staff_login_is_the_public_too(samna, host_api, diner_api, tuesday):
+    book(host_api, tuesday, "13:00", name="Olena Kovalenko")
+
+    answer = diner_api.post(RESERVATIONS, {
+        "start": at(tuesday, "20:00"), "party_size": 2, "guest": {"name": "Someone Else", "phone": PHONE},
+    }, format="json")
+
+    assert answer.status_code == 201
+    assert answer.json()["guest"] == {"name": "Someone Else", "phone": PHONE}
+
+
+@pytest.mark.parametrize(("channel", "guest", "missing"), [
+    ("online", {"name": "Olena"}, {"guest.phone"}),
+    ("online", {"phone": PHONE}, {"guest.name"}),
+    ("phone", {"name": "Olena"}, {"guest.phone"}),
+    ("phone", {"phone": PHONE, "name": "   "}, {"guest.name"}),
+    ("phone", None, {"guest.name", "guest.phone"}),
+    ("host", {"phone": PHONE}, {"guest.name"}),
+    ("host", None, {"guest.name"}),
+])
+def test_every_booking_but_a_walk_in_names_its_guest(samna, manager_api, tuesday, channel, guest, missing):
+    body = {"start": at(tuesday, "20:00"), "party_size": 2, "channel": channel}
+    if guest is not None:
+        body["guest"] = guest
+
+    response = manager_api.post(RESERVATIONS, body, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "validation_error"
+    assert set(response.json()["fields"]) == missing
+    assert Guest.objects.count() == 0
+
+
+def test_a_host_booking_needs_no_phone_and_a_walk_in_needs_no_name(samna, host_api, tuesday):
+    named = host_api.post(RESERVATIONS, {"start": at(tuesday, "20:00"), "party_size": 2, "channel": "host",
+                                         "guest": {"name": "Table by the door"}}, format="json")
+    nameless = host_api.post(RESERVATIONS, {"start": at(tuesday, "20:00"), "party_size": 2, "channel": "walk_in"},
+                             format="json")
+
+    assert named.status_code == 201, named.json()
+    assert nameless.status_code == 201, nameless.json()
+    assert nameless.json()["guest"] is None
+
+
+# --- staff correct a profile ------------------------------------------------------------------------------
+
+
+def test_patch_a_phone_is_stored_in_e164(samna, host_api):
+    guest = GuestFactory(group=samna.group)
+
+    response = host_api.patch(f"/api/v1/guests/{guest.pk}/", {"phone": "+380 67 765 43 21"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["phone"] == "+380677654321"
+    guest.refresh_from_db()
+    assert str(guest.phone) == "+380677654321"
+
+
+@pytest.mark.parametrize("phone", ["not-a-phone", "+38012", 12345, None])
+def test_patch_an_invalid_phone_is_a_400_naming_it(samna, host_api, phone):
+    guest = GuestFactory(group=samna.group)
+    before = str(guest.phone)
+
+    response = host_api.patch(f"/api/v1/guests/{guest.pk}/", {"phone": phone, "notes": "x"}, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "validation_error"
+    assert "phone" in response.json()["fields"]
+    guest.refresh_from_db()
+    assert (str(guest.phone), guest.notes) == (before, "")
+
+
+def test_patch_a_phone_another_guest_of_the_group_has_is_a_409(samna, steakhouse, host_api):
+    guest = GuestFactory(group=samna.group)
+    other = GuestFactory(group=samna.group)
+    GuestFactory(group=steakhouse.group, phone="+380501234567")  # another group's: no conflict
+
+    taken = host_api.patch(f"/api/v1/guests/{guest.pk}/", {"phone": str(other.phone)}, format="json")
+    free = host_api.patch(f"/api/v1/guests/{guest.pk}/", {"phone": "+380501234567"}, format="json")
+
+    assert taken.status_code == 409 and taken.json()["code"] == "phone_taken"
+    assert free.status_code == 200
+
+
+@pytest.mark.parametrize("body", [[], "x", 5])
+def test_patch_a_body_that_is_not_an_object_is_a_400(samna, host_api, body):
+    guest = GuestFactory(group=samna.group)
+
+    response = host_api.patch(f"/api/v1/guests/{guest.pk}/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
