@@ -398,8 +398,7 @@ def test_no_show_frees_the_table_at_once(host_api, samna):
     earlier = start - timedelta(hours=3)
     missed = reservation_create(restaurant=samna, start=start, party_size=8, channel="phone", now=earlier)
     with pytest.raises(NoTables):
-        reservation_create(restaurant=samna, start=start, party_size=8, channel="phone", now=earlier,
-                           record_refusal=False)
+        reservation_create(restaurant=samna, start=start, party_size=8, channel="phone", now=earlier)
 
     response = act(host_api, missed.pk, "no-show")
 
