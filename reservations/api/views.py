@@ -17,7 +17,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from .. import engine, selectors
-from ..errors import InvalidCredentials
+from ..errors import BookBusy, BookError, InvalidCredentials, TableTaken
 from ..models import IdempotencyKey, Refusal, Reservation, Restaurant, WaitlistEntry
 from ..roles import is_staff_member
 from ..services.booking import TRANSITIONS, reservation_create, reservation_transition
@@ -25,12 +25,13 @@ from ..services.guests import guest_update
 from ..services.idempotency import (
     Replay,
     idempotency_claim,
-    idempotency_fill,
+    idempotency_keep,
     idempotency_release,
     request_fingerprint,
 )
 from ..services.walk_ins import waitlist_leave, waitlist_positions, waitlist_seat, walk_in_arrive
 from . import serializers as s
+from .errors import error_response
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorOutput, description="Bad input"),
@@ -75,6 +76,10 @@ def validated(serializer_class, data, **context):
     return serializer
 
 
+# Answers that only say "try again": never kept for an Idempotency-Key.
+TRANSIENT = (BookBusy, TableTaken, exceptions.Throttled)
+
+
 def idempotent_create(
     request: Request,
     produce: Callable[[IdempotencyKey | None], Response],
@@ -84,8 +89,8 @@ def idempotent_create(
 
     The key is claimed here (its own short transaction) and handed to the
     service, which settles it in the booking's transaction; the body is
-    filled in once that has committed. An answer the service did not settle
-    (a busy book, a table lost in a race, a 5xx, a rejected request) is
+    filled in once that has committed. An answer that only says "try again"
+    (a busy book, a table lost in a race, too many requests, a 5xx) is
     released, so a retry with the same key does the work afresh.
     """
     key = request.headers.get("Idempotency-Key")
@@ -99,13 +104,19 @@ def idempotent_create(
         return Response(body, status=claim.status, headers={"Idempotent-Replayed": "true"})
     try:
         response = produce(claim)
+    except (BookError, exceptions.APIException) as exc:
+        if isinstance(exc, TRANSIENT):
+            idempotency_release(claim=claim)
+            raise
+        # A final "no" (bad input, not allowed, no tables): the same request always gets it again.
+        response = error_response(exc)
     except BaseException:
         try:
             idempotency_release(claim=claim)
         except DatabaseError:
             pass  # the database is gone too: the claim goes stale and a retry takes it over
         raise
-    idempotency_fill(claim=claim, body=response.data)
+    idempotency_keep(claim=claim, status=response.status_code, body=response.data)
     return response
 
 

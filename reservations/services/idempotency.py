@@ -8,9 +8,9 @@ durable transaction as the booking, so a booking never exists without its
 remembered answer. After the commit the view fills in the body it sent; were
 the process to die in between, a replay renders the settled link instead.
 
-Only final answers are kept. Anything the service did not settle (a busy
-book, a table taken in a race, a 5xx, a rejected request) is released, so a
-retry with the same key does the work afresh.
+Only final answers are kept: one that only says "try again" (a busy book, a
+table taken in a race, a 5xx) is released, so a retry with the same key does
+the work afresh.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..errors import BookError, IdempotencyInFlight, IdempotencyKeyReused, InvalidInput
@@ -103,11 +104,12 @@ def idempotency_settle_refusal(*, claim: IdempotencyKey, refusal: BookError) -> 
                        body={"code": refusal.code, "detail": refusal.detail, **refusal.extra})
 
 
-def idempotency_fill(*, claim: IdempotencyKey, body: dict) -> None:
-    """Keep the body the first request was answered with, once its answer is settled."""
-    IdempotencyKey.objects.filter(pk=claim.pk, response_status__isnull=False, response_body__isnull=True).update(
-        response_body=body
-    )
+def idempotency_keep(*, claim: IdempotencyKey, status: int, body: dict) -> None:
+    """Keep the body the first request was answered with: filled in once the service has settled the
+    answer, or the whole answer for a final "no" the view gave before any booking was made."""
+    IdempotencyKey.objects.filter(pk=claim.pk, response_body__isnull=True).filter(
+        Q(response_status__isnull=True) | Q(response_status=status)
+    ).update(response_status=status, response_body=body)
 
 
 def idempotency_release(*, claim: IdempotencyKey) -> None:
