@@ -38,8 +38,12 @@ REASON_ORDER = (
     OVERBOOKING_LIMIT,
 )
 
+# A seating-only reason: a table the host chose is taken for the party's time.
+TABLE_TAKEN = "table_taken"
+
 WALK_IN = "walk_in"
 ONLINE = "online"
+HOST = "host"
 HOLD_BACK = "hold_back"
 
 
@@ -330,6 +334,40 @@ def peak_overbooked_covers(plan: DayPlan, start: datetime, end: datetime) -> int
     return peak
 
 
+def start_problems(plan: DayPlan, start: datetime, now: datetime) -> tuple[str, ...]:
+    """Why `start` is not a start the book takes (in the past, closed or beyond the horizon, off the
+    slot grid or outside service hours); empty when it is. Such a start is bad input, not a refusal."""
+    problems = []
+    if start < now:
+        problems.append(IN_THE_PAST)
+    if plan.closed or start > horizon_end(plan.config, now):
+        problems.append(CLOSED)
+    elif not on_grid(plan, start):
+        problems.append(OUTSIDE_SERVICE_HOURS)
+    return tuple(problems)
+
+
+def _seat_now_problems(plan: DayPlan, start: datetime, now: datetime) -> tuple[str, ...]:
+    """Why a party cannot be seated at `start` right now: any minute of the seating hours will do."""
+    if plan.closed or start > horizon_end(plan.config, now):
+        return (CLOSED,)
+    if service_at(plan, start) is None:
+        return (OUTSIDE_SERVICE_HOURS,)
+    return ()
+
+
+def booking_channel(config: RestaurantConfig, channel: str, *, start: datetime, now: datetime) -> str:
+    """The channel the book treats a booking as.
+
+    A walk-in is a party at the door: booked for later than the next slot, it
+    is a host's booking — no held table (those are kept for the door), and
+    the overbooking policy of a host booking.
+    """
+    if channel == WALK_IN and start - now > timedelta(minutes=config.slot_minutes):
+        return HOST
+    return channel
+
+
 def _held_tables(plan: DayPlan, start: datetime, end: datetime, now: datetime) -> frozenset[int]:
     """Tables a hold keeps out of the book for a booking over [start, end) asked for `now`."""
     held: set[int] = set()
@@ -362,17 +400,12 @@ def decide(
     beyond the policy — but only where the ordinary answer is "no tables".
     """
     config = plan.config
-    blocking = []
-    if not walk_in_now and start < now:
-        blocking.append(IN_THE_PAST)
-    if plan.closed or start > horizon_end(config, now):
-        blocking.append(CLOSED)
-    elif walk_in_now and service_at(plan, start) is None:
-        blocking.append(OUTSIDE_SERVICE_HOURS)
-    elif not walk_in_now and not on_grid(plan, start):
-        blocking.append(OUTSIDE_SERVICE_HOURS)
+    if walk_in_now:
+        blocking = _seat_now_problems(plan, start, now)
+    else:
+        blocking = start_problems(plan, start, now)
     if blocking:
-        return Decision(start, False, reasons=tuple(blocking))
+        return Decision(start, False, reasons=blocking)
 
     turn = config.turn_time(party_size)
     too_large = turn is None or party_size > config.largest_party
@@ -422,6 +455,83 @@ def alternatives(slots: Sequence[Decision], start: datetime, limit: int = 3) -> 
     """The nearest available starts to `start`, nearest first (earlier wins a tie)."""
     open_slots = [s.start for s in slots if s.available and s.start != start]
     return sorted(open_slots, key=lambda s: (abs((s - start).total_seconds()), s))[:limit]
+
+
+def decide_booking(
+    plan: DayPlan, *, party_size: int, channel: str, start: datetime, now: datetime, override: bool = False
+) -> Decision:
+    """A booking for `start` (not a party seated now): `decide` for the channel the book treats it as."""
+    return decide(plan, party_size=party_size, channel=booking_channel(plan.config, channel, start=start, now=now),
+                  start=start, now=now, override=override)
+
+
+def booking_alternatives(
+    plan: DayPlan, *, party_size: int, channel: str, start: datetime, now: datetime, limit: int = 3
+) -> list[datetime]:
+    """The nearest starts this party could book on this channel instead of `start` — each as the book
+    would really decide it (a walk-in booked for later gets a host's answer, not a held table)."""
+    slots = [decide_booking(plan, party_size=party_size, channel=channel, start=slot, now=now) for slot in plan.grid]
+    return alternatives(slots, start, limit)
+
+
+# --- seating a party ----------------------------------------------------------------------
+
+
+def seating_of(tables: Sequence[tuple[int, str, int, int]]) -> Seating:
+    """The host's own choice of tables, as one seating: (id, name, min covers, max covers) each."""
+    return Seating(tuple(t[0] for t in tables), tuple(t[1] for t in tables),
+                   min(t[2] for t in tables), sum(t[3] for t in tables))
+
+
+def decide_seating(
+    plan: DayPlan,
+    *,
+    party_size: int,
+    start: datetime,
+    now: datetime,
+    end: datetime | None = None,
+    tables: Seating | None = None,
+    override: bool = False,
+    walk_in_now: bool = False,
+) -> Decision:
+    """Whether a party may sit at `tables` (or at the best free seating) for [start, end): the one rule
+    for every path that puts a party on a table — a booking seated, a walk-in seated now, a waitlisted
+    party seated.
+
+    Hard checks come first and nothing bypasses them (pretix checks the seat before `if force`): the
+    tables are free for the whole interval, and a party seated now (`walk_in_now`, the end then being
+    its turn time from now) sits within the seating hours. Only then the soft rule: a table held back
+    for walk-ins, not yet released at `now`, is for walk-ins seated now, or for a manager's `override`
+    (then `bypassed` says "hold_back"). Without `tables`, the smallest free seating that fits, unheld
+    ones first; a party that fits no seating at all is `party_too_large`.
+    """
+    config = plan.config
+    if walk_in_now:
+        problems = _seat_now_problems(plan, start, now)
+        if problems:
+            return Decision(start, False, reasons=problems)
+    if end is None:
+        end = _later(start, _turn_for(config, party_size))
+    if tables is None and (config.turn_time(party_size) is None or party_size > config.largest_party):
+        return Decision(start, False, reasons=(PARTY_TOO_LARGE,), end=end)
+
+    if tables is not None:
+        if not plan.seating_free(tables, start, end):
+            return Decision(start, False, reasons=(TABLE_TAKEN,), end=end)
+        candidates = [tables]
+    else:
+        candidates = [s for s in config.seatings if s.fits(party_size) and plan.seating_free(s, start, end)]
+        if not candidates:
+            return Decision(start, False, reasons=(FULLY_BOOKED,), end=end)
+
+    held = frozenset() if walk_in_now else _held_tables(plan, start, end, now)
+    unheld = [s for s in candidates if held.isdisjoint(s.tables)]
+    if unheld:
+        return Decision(start, True, seating=unheld[0], end=end)
+    if override:
+        return Decision(start, True, seating=candidates[0], bypassed=HOLD_BACK, end=end)
+    reasons = (HELD_FOR_WALK_INS,) if tables is not None else (FULLY_BOOKED, HELD_FOR_WALK_INS)
+    return Decision(start, False, reasons=reasons, end=end)
 
 
 # --- walk-ins ---------------------------------------------------------------------------

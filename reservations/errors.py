@@ -58,6 +58,12 @@ class TableTaken(BookError):
     default_detail = "That table is taken at that time."
 
 
+class TableHeld(BookError):
+    status = 409
+    code = "held_for_walk_ins"
+    default_detail = "That table is held back for walk-ins at that time; a manager may override with a reason."
+
+
 class NoFreeTable(BookError):
     status = 409
     code = "no_free_table"

@@ -205,6 +205,10 @@ def refusals_for_day(restaurant: Restaurant, day: date) -> QuerySet[Refusal]:
     return Refusal.objects.filter(restaurant=restaurant, start__gte=start, start__lt=end).order_by("start", "id")
 
 
+def waitlist_entry_get(pk: int) -> WaitlistEntry:
+    return WaitlistEntry.objects.select_related("restaurant", "guest").get(pk=pk)
+
+
 def waiting_parties(restaurant: Restaurant) -> list[WaitlistEntry]:
     return list(
         WaitlistEntry.objects.filter(restaurant=restaurant, status=WaitlistEntry.Status.WAITING)

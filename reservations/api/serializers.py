@@ -115,6 +115,11 @@ class WalkInInput(WithGuest, serializers.Serializer):
 class SeatInput(serializers.Serializer):
     tables = serializers.ListField(child=serializers.CharField(max_length=50), required=False, allow_empty=False,
                                    max_length=10)
+    override = OverrideInput(
+        required=False, allow_null=True, default=None,
+        help_text="A manager's reason for seating the party on a table held back for walk-ins (recorded on the "
+        "reservation, `bypassed: hold_back`). From a host: 403 `override_forbidden`.",
+    )
 
 
 class DayQuery(serializers.Serializer):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib.auth import authenticate
-from django.db import transaction
-from django.http import Http404
+from django.db import DatabaseError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -17,8 +16,8 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from .. import access, engine, selectors
-from ..errors import BookError, InvalidCredentials
-from ..models import Reservation, Restaurant
+from ..errors import BookBusy, BookError, InvalidCredentials, TableTaken
+from ..models import IdempotencyKey, Reservation, Restaurant
 from ..roles import is_staff_member
 from ..services.auth import token_issue
 from ..services.booking import TRANSITIONS, reservation_create, reservation_transition
@@ -26,7 +25,7 @@ from ..services.guests import guest_update
 from ..services.idempotency import (
     Replay,
     idempotency_claim,
-    idempotency_finish,
+    idempotency_keep,
     idempotency_release,
     request_fingerprint,
 )
@@ -76,30 +75,47 @@ def validated(serializer_class, data, **context):
     return serializer
 
 
-def idempotent_create(request: Request, produce: Callable[[], Response]) -> Response:
-    """Run a create under the request's Idempotency-Key, if it sent one."""
+# Answers that only say "try again": never kept for an Idempotency-Key.
+TRANSIENT = (BookBusy, TableTaken, exceptions.Throttled)
 
-    def answer() -> Response:
-        try:
-            return produce()
-        except (BookError, exceptions.APIException, Http404) as exc:
-            return error_response(exc)
 
+def idempotent_create(
+    request: Request,
+    produce: Callable[[IdempotencyKey | None], Response],
+    replay: Callable[[Replay], dict],
+) -> Response:
+    """Run a create under the request's Idempotency-Key, if it sent one.
+
+    The key is claimed here (its own short transaction) and handed to the
+    service, which settles it in the booking's transaction; the body is
+    filled in once that has committed. An answer that only says "try again"
+    (a busy book, a table lost in a race, too many requests, a 5xx) is
+    released, so a retry with the same key does the work afresh.
+    """
     key = request.headers.get("Idempotency-Key")
     if key is None:
-        return answer()
+        return produce(None)
     who = f"user:{request.user.pk}" if request.user.is_authenticated else f"anon:{request.META.get('REMOTE_ADDR')}"
     claim = idempotency_claim(scope=f"{who}:{request.path}", key=key.strip(),
                               fingerprint=request_fingerprint(request.body))
     if isinstance(claim, Replay):
-        return Response(claim.body, status=claim.status, headers={"Idempotent-Replayed": "true"})
+        body = claim.body if claim.body is not None else replay(claim)
+        return Response(body, status=claim.status, headers={"Idempotent-Replayed": "true"})
     try:
-        with transaction.atomic():
-            response = answer()
-            idempotency_finish(claim=claim, status=response.status_code, body=response.data)
+        response = produce(claim)
+    except (BookError, exceptions.APIException) as exc:
+        if isinstance(exc, TRANSIENT):
+            idempotency_release(claim=claim)
+            raise
+        # A final "no" (bad input, not allowed, no tables): the same request always gets it again.
+        response = error_response(exc)
     except BaseException:
-        idempotency_release(claim=claim)
+        try:
+            idempotency_release(claim=claim)
+        except DatabaseError:
+            pass  # the database is gone too: the claim goes stale and a retry takes it over
         raise
+    idempotency_keep(claim=claim, status=response.status_code, body=response.data)
     return response
 
 
@@ -183,9 +199,12 @@ class RestaurantReservationsView(APIView):
     )
     def post(self, request: Request, slug: str) -> Response:
         restaurant = access.restaurant_public(slug)
-        return idempotent_create(request, lambda: self._create(request, restaurant))
+        return idempotent_create(
+            request, lambda claim: self._create(request, restaurant, claim),
+            lambda first: s.ReservationOutput(selectors.reservation_get(first.reservation_id)).data,
+        )
 
-    def _create(self, request: Request, restaurant: Restaurant) -> Response:
+    def _create(self, request: Request, restaurant: Restaurant, claim: IdempotencyKey | None) -> Response:
         body = request.data
         # A body that is not an object is bad input (400) whoever sends it, not a question of who is asking.
         if not isinstance(body, dict):
@@ -204,6 +223,7 @@ class RestaurantReservationsView(APIView):
             expectations=data["expectations"],
             notes=data["notes"],
             override_reason=data["override"]["reason"] if data["override"] else None,
+            idempotency=claim,
         )
         if access.is_member(request.user, restaurant):
             return reservation_response(reservation, status=201)
@@ -224,21 +244,30 @@ class ReservationActionView(APIView):
     @extend_schema(
         operation_id="reservation_action",
         request=s.SeatInput,
-        responses={200: s.ReservationOutput, 409: OpenApiResponse(s.ErrorOutput, "invalid_transition"), **ERRORS},
-        description="`action` is one of confirm, arrive, seat (optional body {\"tables\": [...]}), complete, "
-        "no-show, cancel.",
+        responses={
+            200: s.ReservationOutput,
+            409: OpenApiResponse(s.ErrorOutput, "invalid_transition, table_taken, held_for_walk_ins, no_free_table"),
+            **ERRORS,
+        },
+        description="`action` is one of confirm, arrive, seat, complete, no-show, cancel. `seat` takes an optional "
+        "body `{\"tables\": [...]}`: the tables must be free for the booking's time (else 409 `table_taken`), and "
+        "a table held back for walk-ins needs a manager's `\"override\": {\"reason\": \"...\"}` (else 409 "
+        "`held_for_walk_ins`; from a host 403 `override_forbidden`), recorded on the reservation like a "
+        "booking's override.",
     )
     def post(self, request: Request, pk: int, action: str) -> Response:
         if action not in TRANSITIONS:
             raise exceptions.NotFound(f"No action {action!r}; use one of {', '.join(TRANSITIONS)}.")
         reservation = access.reservation_for(request.user, pk)
-        tables = None
+        tables = override = None
         if action == "seat" and request.data:
             if not isinstance(request.data, dict):
                 raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
-            tables = validated(s.SeatInput, request.data).validated_data.get("tables")
+            seat = validated(s.SeatInput, request.data).validated_data
+            tables, override = seat.get("tables"), seat.get("override")
         reservation = reservation_transition(reservation=reservation, action=action, by=request.user,
-                                             table_names=tables)
+                                             table_names=tables, override_reason=override["reason"] if override
+                                             else None)
         return reservation_response(reservation)
 
 
@@ -249,24 +278,34 @@ class WalkInsView(APIView):
         operation_id="walk_in",
         request=s.WalkInInput,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: s.WalkInOutput, 409: OpenApiResponse(s.ErrorOutput, "outside_service_hours"), **ERRORS},
+        responses={201: s.WalkInOutput, 409: OpenApiResponse(s.ErrorOutput, "outside_service_hours"),
+                   422: OpenApiResponse(s.ErrorOutput, description="idempotency_key_reused"), **ERRORS},
         description="Seat a walk-in now (held tables included) or put them on the waitlist with a padded quote.",
     )
     def post(self, request: Request, slug: str) -> Response:
         restaurant = access.restaurant_for(request.user, slug)
-        return idempotent_create(request, lambda: self._walk_in(request, restaurant))
+        return idempotent_create(request, lambda claim: self._walk_in(request, restaurant, claim), self._replay)
 
-    def _walk_in(self, request: Request, restaurant: Restaurant) -> Response:
+    def _walk_in(self, request: Request, restaurant: Restaurant, claim: IdempotencyKey | None) -> Response:
         serializer = validated(s.WalkInInput, request.data)
-        now = timezone.now()
         result = walk_in_arrive(restaurant=restaurant, party_size=serializer.validated_data["party_size"],
-                                guest=serializer.guest_details(), by=request.user, now=now)
+                                guest=serializer.guest_details(), by=request.user, idempotency=claim)
         if result.reservation is not None:
             data = {"status": "seated",
                     "reservation": s.ReservationOutput(selectors.reservation_get(result.reservation.pk)).data}
         else:
-            data = {"status": "waitlisted", "entry": s.waitlist_entry_data(result.entry, result.position, now)}
+            data = {"status": "waitlisted", "entry": s.waitlist_entry_data(result.entry, result.position, result.now)}
         return Response(data, status=201)
+
+    @staticmethod
+    def _replay(first: Replay) -> dict:
+        """The first answer rebuilt from what it made (only if its body was never filled in)."""
+        if first.reservation_id is not None:
+            return {"status": "seated", "reservation": s.ReservationOutput(
+                selectors.reservation_get(first.reservation_id)).data}
+        entry = selectors.waitlist_entry_get(first.waitlist_entry_id)
+        position = next((p for e, p in waitlist_positions(entry.restaurant) if e.pk == entry.pk), 0)
+        return {"status": "waitlisted", "entry": s.waitlist_entry_data(entry, position, timezone.now())}
 
 
 class WaitlistView(APIView):
@@ -285,7 +324,10 @@ class WaitlistSeatView(APIView):
     @extend_schema(
         operation_id="waitlist_seat",
         request=s.SeatInput,
-        responses={200: s.WalkInOutput, 409: OpenApiResponse(s.ErrorOutput, "no_free_table"), **ERRORS},
+        responses={200: s.WalkInOutput, 409: OpenApiResponse(
+            s.ErrorOutput, "no_free_table, table_taken, outside_service_hours"), **ERRORS},
+        description="Seat the waiting party now, on `tables` if given (held-back tables included: they are kept "
+        "for parties at the door), else the best free table.",
     )
     def post(self, request: Request, pk: int) -> Response:
         entry = access.waitlist_entry_for(request.user, pk)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,18 +13,22 @@ from django.utils import timezone
 
 from .. import engine, selectors
 from ..errors import (
+    BookError,
     InvalidInput,
     InvalidTransition,
     NoFreeTable,
     NoShowTooEarly,
     NoTables,
+    OutsideServiceHours,
     OverrideForbidden,
+    TableHeld,
     TableTaken,
 )
-from ..models import Refusal, Reservation, ReservationTable, Restaurant, Table
+from ..models import IdempotencyKey, Refusal, Reservation, ReservationTable, Restaurant, Table
 from ..roles import is_manager
 from .guests import GuestDetails, guest_resolve
-from .locking import lock_book_days
+from .idempotency import idempotency_settle, idempotency_settle_refusal
+from .locking import lock_book_days, require_book_lock
 
 Status = Reservation.Status
 Channel = Reservation.Channel
@@ -47,18 +52,9 @@ def service_day(restaurant: Restaurant, moment: datetime) -> date:
     return engine.service_day(selectors.restaurant_config(restaurant), moment)
 
 
-def _check_start(plan: engine.DayPlan, start: datetime, now: datetime) -> None:
-    """A start that is not a bookable slot is bad input (400), not a refusal."""
-    problems = []
-    if start < now:
-        problems.append(START_PROBLEMS[engine.IN_THE_PAST])
-    if plan.closed or start > engine.horizon_end(plan.config, now):
-        problems.append(START_PROBLEMS[engine.CLOSED])
-    elif not engine.on_grid(plan, start):
-        minutes = plan.config.slot_minutes
-        problems.append(f"{START_PROBLEMS[engine.OUTSIDE_SERVICE_HOURS]} Slots are every {minutes} minutes.")
-    if problems:
-        raise InvalidInput({"start": problems})
+def lock_book_for(restaurant: Restaurant, day: date, start: datetime, end: datetime) -> None:
+    """The one lock call of a service's transaction: every local date a party at [start, end) touches."""
+    lock_book_days(restaurant, {day, local_day(restaurant, start), local_day(restaurant, end)})
 
 
 def _race_window() -> None:
@@ -81,12 +77,42 @@ def _assign_tables(reservation: Reservation, table_ids: Sequence[int]) -> None:
         raise
 
 
-def _tables_by_name(restaurant: Restaurant, names: Sequence[str]) -> list[Table]:
+def tables_by_name(restaurant: Restaurant, names: Sequence[str]) -> engine.Seating:
+    """The host's own choice of tables, as one seating for the engine; unknown names are bad input."""
     tables = {t.name: t for t in Table.objects.filter(restaurant=restaurant, name__in=names, is_active=True)}
     unknown = [n for n in names if n not in tables]
     if unknown:
         raise InvalidInput({"tables": [f"No table named {', '.join(unknown)} at {restaurant.name}."]})
-    return [tables[n] for n in dict.fromkeys(names)]
+    chosen = [tables[n] for n in dict.fromkeys(names)]
+    return engine.seating_of([(t.pk, t.name, t.min_covers, t.max_covers) for t in chosen])
+
+
+def check_override(*, by, override_reason: str | None) -> None:
+    """An override is a manager's (or an admin's) discretion; from anyone else it is refused outright."""
+    if override_reason is not None and not is_manager(by):
+        raise OverrideForbidden()
+
+
+def seating_refused(
+    plan: engine.DayPlan, decision: engine.Decision, tables: engine.Seating | None, *, no_table: str | None = None
+) -> BookError:
+    """The typed error for the engine's "no" to seating a party (`no_table`: what to say when none is free)."""
+    reasons = set(decision.reasons)
+    if reasons & {engine.CLOSED, engine.OUTSIDE_SERVICE_HOURS}:
+        return OutsideServiceHours()
+    if engine.PARTY_TOO_LARGE in reasons:
+        return NoTables([engine.PARTY_TOO_LARGE], [])
+    end = decision.end or decision.start
+    if engine.TABLE_TAKEN in reasons and tables is not None:
+        busy = [n for t, n in zip(tables.tables, tables.names, strict=True)
+                if not plan.table_free(t, decision.start, end)]
+        return TableTaken(f"{', '.join(busy)} {'is' if len(busy) == 1 else 'are'} taken at that time.")
+    if tables is not None and engine.HELD_FOR_WALK_INS in reasons:
+        return TableHeld(f"{tables.name} is held back for walk-ins at that time; a manager may override with a reason.")
+    if engine.HELD_FOR_WALK_INS in reasons:
+        return NoFreeTable("The only free tables that fit are held back for walk-ins; a manager may override "
+                           "with a reason.")
+    return NoFreeTable(no_table)
 
 
 def reservation_create(
@@ -100,49 +126,31 @@ def reservation_create(
     expectations: Sequence[str] = (),
     notes: str = "",
     override_reason: str | None = None,
-    seat_now: bool = False,
-    table_names: Sequence[str] | None = None,
-    record_refusal: bool = True,
+    idempotency: IdempotencyKey | None = None,
     now: datetime | None = None,
 ) -> Reservation:
     """Book a party, or raise `NoTables` (after recording the refusal).
 
-    `seat_now` seats a walk-in at this very moment, held tables included.
-    `table_names` is the host's own choice of tables for a party seated now.
+    Opens its own durable transaction and takes the day lock once; a claimed
+    `idempotency` key is settled with the answer in that same transaction.
     """
     now = now or timezone.now()
-    if override_reason is not None:
-        if not is_manager(by):
-            raise OverrideForbidden()
-        if channel == Channel.ONLINE:
-            raise InvalidInput({"override": ["Online bookings cannot be overridden; book by phone or host."]})
-    if seat_now:
-        start = now
+    check_override(by=by, override_reason=override_reason)
+    if override_reason is not None and channel == Channel.ONLINE:
+        raise InvalidInput({"override": ["Online bookings cannot be overridden; book by phone or host."]})
     config = selectors.restaurant_config(restaurant)
     day = engine.service_day(config, start)
-    if not seat_now:
-        _check_start(engine.plan_day(config, day, ()), start, now)
-    chosen = _tables_by_name(restaurant, table_names) if table_names else None
+    problems = engine.start_problems(engine.plan_day(config, day, ()), start, now)
+    if problems:
+        raise InvalidInput({"start": [_start_problem(p, config) for p in problems]})
 
-    with transaction.atomic():
-        turn_end = start + (config.turn_time(party_size) or config.longest_turn)
-        lock_book_days(restaurant, {day, local_day(restaurant, turn_end)})
+    with transaction.atomic(durable=True):
+        lock_book_for(restaurant, day, start, start + (config.turn_time(party_size) or config.longest_turn))
         plan = selectors.day_plan(restaurant, day)
-        decision = engine.decide(
-            plan,
-            party_size=party_size,
-            channel=_engine_channel(channel, start, now, config, seat_now),
-            start=start,
-            now=now,
-            override=override_reason is not None,
-            walk_in_now=seat_now,
-        )
-        if chosen is not None:
-            decision = _decide_chosen(plan, decision, chosen, party_size, start)
-        # A party seated now needs a table, not a place on the overbooking list.
-        if decision.available and not (seat_now and decision.seating is None):
-            _race_window()
-            reservation = _write(
+        decision = engine.decide_booking(plan, party_size=party_size, channel=channel, start=start, now=now,
+                                         override=override_reason is not None)
+        if decision.available:
+            reservation = reservation_write(
                 restaurant=restaurant,
                 decision=decision,
                 party_size=party_size,
@@ -153,49 +161,28 @@ def reservation_create(
                 expectations=expectations,
                 notes=notes,
                 override_reason=override_reason,
-                seat_now=seat_now,
                 now=now,
             )
+            if idempotency is not None:
+                idempotency_settle(claim=idempotency, status=201, reservation=reservation)
             return reservation
-        alternatives = [] if seat_now else engine.alternatives(
-            engine.availability(plan, party_size=party_size, channel=channel, now=now), start
-        )
-
-    reasons = list(decision.reasons) or [engine.FULLY_BOOKED]
-    alternatives = [a.astimezone(restaurant.tz) for a in alternatives]
-    if record_refusal:
-        refusal_record(
-            restaurant=restaurant, start=start, party_size=party_size, channel=channel,
-            reasons=reasons, alternatives=alternatives, guest=guest, by=by,
-        )
-    raise NoTables(reasons, alternatives)
+        alternatives = engine.booking_alternatives(plan, party_size=party_size, channel=channel, start=start, now=now)
+        refused = NoTables(list(decision.reasons) or [engine.FULLY_BOOKED],
+                           [a.astimezone(restaurant.tz) for a in alternatives])
+        refusal_record(restaurant=restaurant, start=start, party_size=party_size, channel=channel,
+                       reasons=refused.reasons, alternatives=refused.alternatives, guest=guest, by=by)
+        if idempotency is not None:
+            idempotency_settle_refusal(claim=idempotency, refusal=refused)
+    raise refused
 
 
-def _engine_channel(channel: str, start: datetime, now: datetime, config: engine.RestaurantConfig,
-                    seat_now: bool) -> str:
-    """A walk-in is a party at the door: booked for later, it is a host's booking and gets no held table."""
-    if channel == Channel.WALK_IN and not seat_now and start - now > timedelta(minutes=config.slot_minutes):
-        return Channel.HOST
-    return channel
+def _start_problem(reason: str, config: engine.RestaurantConfig) -> str:
+    if reason == engine.OUTSIDE_SERVICE_HOURS:
+        return f"{START_PROBLEMS[reason]} Slots are every {config.slot_minutes} minutes."
+    return START_PROBLEMS[reason]
 
 
-def _decide_chosen(
-    plan: engine.DayPlan, decision: engine.Decision, tables: list[Table], party_size: int, start: datetime
-) -> engine.Decision:
-    """The host's own choice of tables, where the engine's decision allows a booking at all."""
-    end = decision.end or start
-    busy = [t.name for t in tables if not plan.table_free(t.pk, start, end)]
-    if busy:
-        raise TableTaken(f"{', '.join(busy)} is taken at that time.")
-    seating = engine.Seating(
-        tuple(t.pk for t in tables), tuple(t.name for t in tables),
-        min(t.min_covers for t in tables), sum(t.max_covers for t in tables),
-    )
-    return engine.Decision(start, True, seating=seating, end=end, bypassed=decision.bypassed
-                           if decision.bypassed == engine.HOLD_BACK else None)
-
-
-def _write(
+def reservation_write(
     *,
     restaurant: Restaurant,
     decision: engine.Decision,
@@ -203,12 +190,15 @@ def _write(
     channel: str,
     guest,
     by,
-    expectations: Sequence[str],
-    notes: str,
-    override_reason: str | None,
-    seat_now: bool,
+    expectations: Sequence[str] = (),
+    notes: str = "",
+    override_reason: str | None = None,
+    seat_now: bool = False,
     now: datetime,
 ) -> Reservation:
+    """Write the engine's yes. Must be called holding the day lock, with the decision made under it."""
+    require_book_lock()
+    _race_window()
     bypassed = decision.bypassed or ""
     reservation = Reservation.objects.create(
         restaurant=restaurant,
@@ -286,27 +276,36 @@ RELEASING = {Status.COMPLETED, Status.CANCELLED, Status.NO_SHOW}
 
 def reservation_transition(
     *, reservation: Reservation, action: str, by=None, table_names: Sequence[str] | None = None,
-    now: datetime | None = None,
+    override_reason: str | None = None, now: datetime | None = None,
 ) -> Reservation:
-    """Move a booking along its lifecycle; cancelling, a no-show or leaving frees its tables at once."""
+    """Move a booking along its lifecycle; cancelling, a no-show or leaving frees its tables at once.
+
+    `seat` puts the party on the host's `table_names` (or, for a party without
+    a table, the best free one) where the engine allows it: a table held back
+    for walk-ins needs a manager's `override_reason`, recorded on the booking.
+    """
     if action not in TRANSITIONS:
         raise InvalidTransition(f"Unknown action {action!r}.")
+    if override_reason is not None and action != "seat":
+        raise InvalidInput({"override": ["Only seating a party takes an override."]})
+    check_override(by=by, override_reason=override_reason)
     now = now or timezone.now()
     sources, target = TRANSITIONS[action]
     restaurant = reservation.restaurant
-    chosen = _tables_by_name(restaurant, table_names) if table_names else None
-    with transaction.atomic():
-        lock_book_days(restaurant, {local_day(restaurant, reservation.start), local_day(restaurant, reservation.end)})
+    chosen = tables_by_name(restaurant, table_names) if table_names else None
+    with transaction.atomic(durable=True):
+        day = service_day(restaurant, reservation.start)
+        lock_book_for(restaurant, day, reservation.start, reservation.end)
         # Re-read under the lock: a concurrent change may have moved it already.
         current = Reservation.objects.select_for_update().get(pk=reservation.pk)
         if current.status not in sources:
             raise InvalidTransition(f"Cannot {action} a reservation that is {current.status}.")
         if target == Status.NO_SHOW and now < current.start:
             raise NoShowTooEarly()
-        if target == Status.SEATED:
-            _seat_tables(current, chosen)
-        current.status = target
         fields = ["status", "updated_at"]
+        if target == Status.SEATED:
+            fields += _seat_tables(current, day, chosen, by=by, override_reason=override_reason, now=now)
+        current.status = target
         stamp = TIMESTAMPS[target]
         if getattr(current, stamp) is None:
             setattr(current, stamp, now)
@@ -320,31 +319,37 @@ def reservation_transition(
     return selectors.reservation_get(current.pk)
 
 
-def _seat_tables(reservation: Reservation, chosen: list[Table] | None) -> None:
-    """Seat on the host's tables, or give an overbooked party the best table free for its time."""
+def _seat_tables(
+    reservation: Reservation, day: date, chosen: engine.Seating | None, *, by, override_reason: str | None,
+    now: datetime,
+) -> list[str]:
+    """Seat on the host's tables, or give a party without one the best table the engine allows.
+
+    Must be called holding the day lock. Returns the reservation's fields it changed.
+    """
+    require_book_lock()
     if chosen is None and reservation.assignments.filter(released=False).exists():
-        return
-    plan = selectors.day_plan(
-        reservation.restaurant, local_day(reservation.restaurant, reservation.start),
-        exclude_reservation=reservation.pk,
+        return []
+    plan = selectors.day_plan(reservation.restaurant, day, exclude_reservation=reservation.pk)
+    decision = engine.decide_seating(
+        plan, party_size=reservation.party_size, start=reservation.start, end=reservation.end, now=now,
+        tables=chosen, override=override_reason is not None,
     )
-    if chosen is not None:
-        busy = [t.name for t in chosen if not plan.table_free(t.pk, reservation.start, reservation.end)]
-        if busy:
-            raise TableTaken(f"{', '.join(busy)} is taken at that time.")
-        table_ids = [t.pk for t in chosen]
-    else:
-        seating = next(
-            (s for s in plan.config.seatings
-             if s.fits(reservation.party_size) and plan.seating_free(s, reservation.start, reservation.end)),
-            None,
-        )
-        if seating is None:
-            raise NoFreeTable("No free table fits this party for its booked time; choose tables to seat them.")
-        table_ids = list(seating.tables)
+    if not decision.available:
+        if engine.PARTY_TOO_LARGE in decision.reasons:  # booked by an override beyond every table
+            decision = replace(decision, reasons=(engine.FULLY_BOOKED,))
+        raise seating_refused(plan, decision, chosen, no_table="No free table fits this party for its booked "
+                              "time; choose tables to seat them.")
     reservation.assignments.all().delete()
-    _assign_tables(reservation, table_ids)
+    _assign_tables(reservation, decision.seating.tables)
+    changed = []
     if reservation.overbooked:
         reservation.overbooked = False
-        reservation.save(update_fields=["overbooked"])
-
+        changed.append("overbooked")
+    if decision.bypassed:
+        reservation.override_by = by
+        reservation.override_at = now
+        reservation.override_reason = override_reason or ""
+        reservation.override_bypassed = decision.bypassed
+        changed += ["override_by", "override_at", "override_reason", "override_bypassed"]
+    return changed

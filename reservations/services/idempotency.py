@@ -1,9 +1,16 @@
 """`Idempotency-Key` for create requests: the same key and body replay the first answer.
 
-The key is claimed in its own short transaction (so a repeat arriving while
-the first is still running sees it and gets 409 `idempotency_in_flight`), and
-the answer is stored in the same transaction as the booking it describes, so
-a booking never exists without its remembered answer.
+The view claims the key in its own short transaction (so a repeat arriving
+while the first is still running sees it and gets 409 `idempotency_in_flight`)
+and hands the claim to the service. The service settles it — the status and
+the reservation or waitlist entry it made, or the full refusal — in the same
+durable transaction as the booking, so a booking never exists without its
+remembered answer. After the commit the view fills in the body it sent; were
+the process to die in between, a replay renders the settled link instead.
+
+Only final answers are kept: one that only says "try again" (a busy book, a
+table taken in a race, a 5xx) is released, so a retry with the same key does
+the work afresh.
 """
 
 from __future__ import annotations
@@ -15,16 +22,21 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from ..errors import IdempotencyInFlight, IdempotencyKeyReused, InvalidInput
-from ..models import IdempotencyKey
+from ..errors import BookError, IdempotencyInFlight, IdempotencyKeyReused, InvalidInput
+from ..models import IdempotencyKey, Reservation, WaitlistEntry
 
 
 @dataclass(frozen=True)
 class Replay:
+    """The first answer again: its body, or (if it was never filled in) what it was about."""
+
     status: int
-    body: dict
+    body: dict | None
+    reservation_id: int | None = None
+    waitlist_entry_id: int | None = None
 
 
 def request_fingerprint(body: bytes) -> str:
@@ -54,7 +66,8 @@ def idempotency_claim(
     if existing.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
     if not existing.in_flight:
-        return Replay(existing.response_status, existing.response_body)
+        return Replay(existing.response_status, existing.response_body, existing.reservation_id,
+                      existing.waitlist_entry_id)
     stale = now - timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_SECONDS)
     # A claim left in flight this long belongs to a request that died: its
     # booking was rolled back with it, so this request may take the key over.
@@ -67,14 +80,40 @@ def idempotency_claim(
     raise IdempotencyInFlight()
 
 
-def idempotency_finish(*, claim: IdempotencyKey, status: int, body: dict) -> None:
+def idempotency_settle(
+    *,
+    claim: IdempotencyKey,
+    status: int,
+    reservation: Reservation | None = None,
+    waitlist_entry: WaitlistEntry | None = None,
+    body: dict | None = None,
+) -> None:
+    """Remember the final answer. Must be called inside the service's transaction, with what it wrote."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("idempotency_settle() must run inside the transaction that made the answer.")
     claim.response_status = status
     claim.response_body = body
-    claim.save(update_fields=["response_status", "response_body"])
+    claim.reservation = reservation
+    claim.waitlist_entry = waitlist_entry
+    claim.save(update_fields=["response_status", "response_body", "reservation", "waitlist_entry"])
+
+
+def idempotency_settle_refusal(*, claim: IdempotencyKey, refusal: BookError) -> None:
+    """A refusal that is final (`no_tables`): replayed as given, never decided twice."""
+    idempotency_settle(claim=claim, status=refusal.status,
+                       body={"code": refusal.code, "detail": refusal.detail, **refusal.extra})
+
+
+def idempotency_keep(*, claim: IdempotencyKey, status: int, body: dict) -> None:
+    """Keep the body the first request was answered with: filled in once the service has settled the
+    answer, or the whole answer for a final "no" the view gave before any booking was made."""
+    IdempotencyKey.objects.filter(pk=claim.pk, response_body__isnull=True).filter(
+        Q(response_status__isnull=True) | Q(response_status=status)
+    ).update(response_status=status, response_body=body)
 
 
 def idempotency_release(*, claim: IdempotencyKey) -> None:
-    """Forget a claim whose request failed unexpectedly, so the client may retry."""
+    """Forget a claim the service did not settle (a transient or failed answer), so the client may retry."""
     IdempotencyKey.objects.filter(pk=claim.pk, response_status__isnull=True).delete()
 
 

@@ -6,6 +6,9 @@ that is created on first use and therefore always exists to be locked —
 locking the reservation rows would protect nothing, as the new booking's rows
 do not exist yet. On SQLite the write transaction itself (BEGIN IMMEDIATE)
 serialises writers; the row lock is a no-op there.
+
+The transaction belongs to the service (`transaction.atomic(durable=True)`);
+helpers that write under the lock call `require_book_lock()` first.
 """
 
 from __future__ import annotations
@@ -19,19 +22,40 @@ from django.db import OperationalError, connection
 from ..errors import BookBusy
 from ..models import BookDay, Restaurant
 
+# Which transaction last took the lock on this connection (see `_transaction_owner`).
+_LOCK_OWNER = "_cxhost_book_lock_owner"
+
+
+def _transaction_owner():
+    """The outermost atomic block that is not a test case's own wrapper: the service's transaction."""
+    for block in connection.atomic_blocks:
+        if not getattr(block, "_from_testcase", False):
+            return block
+    return None
+
 
 def lock_book_days(restaurant: Restaurant, days: Iterable[date]) -> None:
-    """Lock the restaurant's book for these local dates until the transaction ends."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("lock_book_days() must run inside transaction.atomic().")
+    """Lock the restaurant's book for these local dates until the transaction ends.
+
+    Called once per transaction, by the service that owns it: a second call
+    would take locks in an order nobody planned, which is how deadlocks start.
+    """
+    owner = _transaction_owner()
+    if owner is None:
+        raise RuntimeError("lock_book_days() must run inside the service's transaction.atomic().")
+    if getattr(connection, _LOCK_OWNER, None) is owner:
+        raise RuntimeError("lock_book_days() is called once per transaction; this one holds the lock already.")
+    # Holding the block itself (not its id) keeps a later transaction from ever looking like this one.
+    setattr(connection, _LOCK_OWNER, owner)
     if settings.CXHOST_UNSAFE_SKIP_BOOKING_LOCK:
         return  # only for the concurrency proof's control run
     ordered = sorted(set(days))
-    BookDay.objects.bulk_create([BookDay(restaurant=restaurant, date=d) for d in ordered], ignore_conflicts=True)
     if connection.vendor == "postgresql":
+        # Before the insert too: a first-use insert waits on another transaction's uncommitted row.
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = {int(settings.BOOKING_LOCK_TIMEOUT_MS)}")
     try:
+        BookDay.objects.bulk_create([BookDay(restaurant=restaurant, date=d) for d in ordered], ignore_conflicts=True)
         list(
             BookDay.objects.select_for_update()
             .filter(restaurant=restaurant, date__in=ordered)
@@ -43,3 +67,10 @@ def lock_book_days(restaurant: Restaurant, days: Iterable[date]) -> None:
             raise BookBusy() from exc
         raise
 
+
+def require_book_lock() -> None:
+    """Fail loudly where a write that must be decided under the day lock runs without it."""
+    owner = _transaction_owner()
+    if owner is None or getattr(connection, _LOCK_OWNER, None) is not owner:
+        raise RuntimeError("Must be called holding the day lock: inside the service's transaction, after "
+                           "lock_book_days().")

@@ -1,0 +1,145 @@
+"""The Idempotency-Key and the day lock against real concurrency, on PostgreSQL.
+
+- Two real requests with one key race: the second, arriving while the first is held inside the service
+  (the CXHOST_BOOKING_RACE_DELAY_MS seam), is told `idempotency_in_flight`; the first books; a repeat
+  replays it.
+- An answer that only says "try again" (`book_busy`, from a day lock held by another transaction) is not
+  kept: the retry with the same key books.
+- The first use of a day (the `BookDay` insert) waits on another transaction's uncommitted insert no
+  longer than the lock timeout.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from reservations.errors import BookBusy
+from reservations.models import BookDay, IdempotencyKey, Reservation
+from reservations.services.booking import reservation_create
+from reservations.services.demo import demo_restaurant_reset, demo_users_reset
+from tests.conftest import DEMO_PASSWORD, at, kyiv
+
+from .conftest import LiveServer
+
+pytestmark = pytest.mark.postgres
+
+RESERVATIONS = "/api/v1/restaurants/samna/reservations/"
+LOCK_TIMEOUT_MS = 300
+
+
+@pytest.fixture
+def samna(transactional_db):
+    """The demo restaurant and its users, committed so that other connections and processes see them."""
+    restaurant = demo_restaurant_reset()
+    demo_users_reset(password=DEMO_PASSWORD)
+    return restaurant
+
+
+def other_connection() -> psycopg.Connection:
+    """A second session on the test database, as another process's transaction would be."""
+    s = connection.settings_dict
+    return psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432, user=s["USER"],
+                           password=s["PASSWORD"] or None, dbname=s["NAME"])
+
+
+def body_for(day, n: int = 1) -> dict:
+    return {"start": at(day, "20:00"), "party_size": 2, "channel": "phone",
+            "guest": {"name": f"Guest {n}", "phone": f"+38067555{n:04d}"}}
+
+
+def post(server: LiveServer, token: str, body: dict, key: str) -> tuple[int, dict, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request("POST", RESERVATIONS, body=json.dumps(body), headers={
+            "Content-Type": "application/json", "Accept": "application/json",
+            "Authorization": f"Token {token}", "Idempotency-Key": key,
+        })
+        response = conn.getresponse()
+        return response.status, json.loads(response.read()), dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+def wait_for_claim(key: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if IdempotencyKey.objects.filter(key=key, response_status__isnull=True).exists():
+            return
+        time.sleep(0.02)
+    pytest.fail(f"the first request never claimed {key!r}")
+
+
+def test_a_repeat_racing_the_first_request_is_in_flight_and_then_replays_it(servers, samna, tuesday):
+    # The first request sleeps inside the service, under the lock, after claiming the key.
+    server = servers.get(CXHOST_BOOKING_RACE_DELAY_MS="2500")
+    token = server.token_for("host", DEMO_PASSWORD)
+    body = body_for(tuesday)
+    first: list = []
+    racing = threading.Thread(target=lambda: first.append(post(server, token, body, "race-1")))
+    racing.start()
+    try:
+        wait_for_claim("race-1")
+        status, answer, _ = post(server, token, body, "race-1")
+    finally:
+        racing.join(timeout=60)
+
+    assert (status, answer["code"]) == (409, "idempotency_in_flight"), answer
+    assert first and first[0][0] == 201, (first, server.log_tail())
+    replay_status, replayed, headers = post(server, token, body, "race-1")
+    assert replay_status == 201 and replayed == first[0][1]
+    assert headers.get("Idempotent-Replayed") == "true"
+    assert Reservation.objects.count() == 1
+
+
+def test_a_busy_book_is_not_replayed_the_retry_with_the_same_key_books(samna, staff, tuesday, settings):
+    settings.BOOKING_LOCK_TIMEOUT_MS = LOCK_TIMEOUT_MS
+    BookDay.objects.create(restaurant=samna, date=tuesday)
+    api = APIClient()
+    api.force_authenticate(staff["host"])
+    body = body_for(tuesday, n=2)
+
+    holder = other_connection()
+    try:
+        holder.execute("SELECT id FROM reservations_bookday WHERE restaurant_id = %s AND date = %s FOR UPDATE",
+                       (samna.pk, tuesday))
+        busy = api.post(RESERVATIONS, body, format="json", headers={"Idempotency-Key": "busy-1"})
+    finally:
+        holder.rollback()
+        holder.close()
+    retried = api.post(RESERVATIONS, body, format="json", headers={"Idempotency-Key": "busy-1"})
+
+    assert busy.status_code == 409 and busy.json()["code"] == "book_busy", busy.content
+    assert retried.status_code == 201, retried.content
+    assert "Idempotent-Replayed" not in retried.headers
+    assert Reservation.objects.count() == 1
+
+
+def test_the_first_use_of_a_day_waits_no_longer_than_the_lock_timeout(samna, tuesday, settings):
+    settings.BOOKING_LOCK_TIMEOUT_MS = LOCK_TIMEOUT_MS
+    inserter = other_connection()
+    # Whatever happens, the other transaction ends after a few seconds, so a wait without the
+    # timeout shows as a booking made late, not as a hung test run.
+    giving_up = threading.Timer(5.0, inserter.rollback)
+    try:
+        inserter.execute("INSERT INTO reservations_bookday (restaurant_id, date) VALUES (%s, %s)",
+                         (samna.pk, tuesday))
+        giving_up.start()
+        began = time.monotonic()
+        with pytest.raises(BookBusy):
+            reservation_create(restaurant=samna, start=kyiv(tuesday, "20:00"), party_size=2, channel="host")
+        waited = time.monotonic() - began
+    finally:
+        giving_up.cancel()
+        inserter.rollback()
+        inserter.close()
+
+    assert waited < 3.0, f"waited {waited:.1f}s on another transaction's BookDay insert"
+    assert not Reservation.objects.exists()
