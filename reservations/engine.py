@@ -280,10 +280,21 @@ def plan_day(config: RestaurantConfig, day: date, bookings: Iterable[Booking]) -
     holds = []
     for hold in config.holds:
         if weekday in hold.weekdays:
-            start = _aware(day, hold.starts, tz)
+            # A hold's weekdays name the service day: 01:00 on a Friday hold is Friday night's 01:00.
+            start = _aware(_hold_day(rules, day, hold.starts), hold.starts, tz)
             holds.append(HoldWindow(hold.tables, start, _aware(day, hold.ends, tz, after=start),
                                     timedelta(minutes=hold.release_minutes)))
     return DayPlan(config, day, closed, tuple(services), tuple(sorted(grid)), tuple(holds), tuple(bookings))
+
+
+def _hold_day(rules: Sequence[ServiceRule], day: date, at: time) -> date:
+    """The calendar date of a hold time: the next one where it falls in a service's hours past midnight."""
+    for rule in rules:
+        # Where the service's night ends on the clock: its closing (or last seating) once past midnight.
+        ends = rule.closes if rule.closes < rule.opens else rule.last_seating
+        if at < ends < rule.opens:
+            return day + timedelta(days=1)
+    return day
 
 
 # --- deciding ---------------------------------------------------------------------------

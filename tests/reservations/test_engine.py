@@ -714,6 +714,50 @@ def test_quote_wait_when_no_table_tonight():
     assert minutes % 5 == 0 and minutes >= 178  # at least until the last seating at 22:00
 
 
+# --- hold-back windows after midnight -----------------------------------------------------------
+
+
+def night_club(**changes) -> RestaurantConfig:
+    """Open 20:00–05:00 (last seating 03:00); T3 and T4 held on Fridays 01:00–03:00 of the night."""
+    fields = dict(
+        services=tuple(ServiceRule(wd, time(20), time(3), time(5)) for wd in range(7)),
+        holds=(HoldRule(frozenset({4}), time(1), time(3), frozenset({3, 4}), 60),),
+    )
+    fields.update(changes)
+    return samna(**fields)
+
+
+def test_a_hold_after_midnight_applies_to_the_night_of_its_service_day():
+    config = night_club()
+    plan = plan_day(config, FRI, occupy(FRI, FITS_TWO - HELD, start=(20, 0), end=(23, 59))
+                    + [Booking(at(SAT, 0), at(SAT, 4), 2, (t,)) for t in sorted(FITS_TWO - HELD)])
+    assert [(h.start, h.end) for h in plan.holds] == [(at(SAT, 1), at(SAT, 3))]
+
+    d = decide(plan, party_size=2, channel="online", start=at(SAT, 1, 30), now=NOW)
+    assert not d.available and d.reasons == ("fully_booked", "held_for_walk_ins")
+    assert decide(plan, party_size=2, channel="phone", start=at(SAT, 1, 30), now=NOW).overbook
+    walk_in = decide(plan, party_size=2, channel="walk_in", start=at(SAT, 1, 30), now=at(SAT, 1, 30),
+                     walk_in_now=True)
+    assert walk_in.available and set(walk_in.seating.tables) <= HELD
+    # Before the window (22:00 + 90 minutes ends 23:30) the held tables are the book's.
+    assert set(decide(plan, party_size=2, channel="online", start=at(FRI, 22), now=NOW).seating.tables) <= HELD
+
+
+def test_a_hold_after_midnight_does_not_leak_into_the_previous_night():
+    # Friday's hold is not Thursday night's: at 01:30 on Friday (Thursday's service) T3 is the book's.
+    plan = plan_day(night_club(), THU, [Booking(at(FRI, 0), at(FRI, 4), 2, (t,)) for t in sorted(FITS_TWO - HELD)])
+    assert plan.holds == ()
+    d = decide(plan, party_size=2, channel="online", start=at(FRI, 1, 30), now=NOW)
+    assert d.available and set(d.seating.tables) <= HELD
+
+
+def test_an_evening_hold_in_a_service_past_midnight_stays_on_the_evening():
+    config = night_club(holds=(HoldRule(frozenset({4}), time(21), time(23), frozenset({3, 4}), 60),))
+    assert [(h.start, h.end) for h in plan_day(config, FRI, []).holds] == [(at(FRI, 21), at(FRI, 23))]
+    # And at Samna (no service past midnight) nothing moves.
+    assert [(h.start, h.end) for h in plan_day(SAMNA, FRI, []).holds] == [(at(FRI, 19), at(FRI, 22))]
+
+
 # --- misc ------------------------------------------------------------------------------------------
 
 
