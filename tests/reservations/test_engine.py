@@ -714,6 +714,57 @@ def test_quote_wait_when_no_table_tonight():
     assert minutes % 5 == 0 and minutes >= 178  # at least until the last seating at 22:00
 
 
+def wed_with_two_tables_freeing_soon():
+    """Every table a party of two fits busy until 20:30, except T5 (frees 19:30) and T6 (frees 19:45)."""
+    bookings = [booked(at(WED, 18), 150, 2, t) for t in sorted(FITS_TWO - {5, 6})]  # until 20:30
+    bookings += [booked(at(WED, 18), 90, 2, 5), booked(at(WED, 18, 15), 90, 2, 6)]
+    return bookings
+
+
+def test_overbooked_parties_due_before_the_walk_in_sits_lengthen_the_quote():
+    """The issue's example: two overbooked parties due at 19:15, a walk-in at 19:00."""
+    bookings = wed_with_two_tables_freeing_soon()
+    alone, _ = quote_wait(plan_day(SAMNA, WED, bookings), party_size=2, now=at(WED, 19))
+    assert alone == 40  # T5 at 19:30: 30 minutes, padded by 10
+
+    overbooked = [booked(at(WED, 19, 15), 90, 2, overbooked=True) for _ in range(2)]
+    plan = plan_day(SAMNA, WED, bookings + overbooked)
+    minutes, likely = quote_wait(plan, party_size=2, now=at(WED, 19))
+
+    # They take T5 (19:30) and T6 (19:45); the walk-in's first table frees at 20:30.
+    assert likely
+    assert minutes >= 90
+    assert minutes == 115  # 90 + a quarter, rounded up to five
+    assert engine.walk_in_seated_at(plan, party_size=2, now=at(WED, 19)) == at(WED, 20, 30)
+
+
+def test_a_late_overbooked_party_still_due_counts_and_one_due_after_the_free_table_does_not():
+    bookings = wed_with_two_tables_freeing_soon()
+    # Due at 18:45, not yet seated: owed the first table to free, T5 at 19:30.
+    late = booked(at(WED, 18, 45), 90, 2, overbooked=True)
+    assert engine.walk_in_seated_at(plan_day(SAMNA, WED, [*bookings, late]), party_size=2,
+                                    now=at(WED, 19)) == at(WED, 19, 45)
+    # Due at 19:45, after T5 frees: the walk-in is seated at 19:30 before they are due.
+    later = booked(at(WED, 19, 45), 90, 2, overbooked=True)
+    assert engine.walk_in_seated_at(plan_day(SAMNA, WED, [*bookings, later]), party_size=2,
+                                    now=at(WED, 19)) == at(WED, 19, 30)
+    # A booking long over (never marked a no-show) is owed nothing.
+    gone = booked(at(WED, 13), 90, 2, overbooked=True)
+    assert engine.walk_in_seated_at(plan_day(SAMNA, WED, [*bookings, gone]), party_size=2,
+                                    now=at(WED, 19)) == at(WED, 19, 30)
+
+
+def test_overbooked_parties_and_the_line_come_before_the_walk_in():
+    bookings = [*wed_with_two_tables_freeing_soon(), booked(at(WED, 19, 15), 90, 2, overbooked=True)]
+    plan = plan_day(SAMNA, WED, bookings)
+    # The overbooked party takes T5, the party already waiting T6, the walk-in waits for 20:30.
+    minutes, likely = quote_wait(plan, party_size=2, now=at(WED, 19), parties_ahead=[2])
+    assert likely and minutes == 115
+    # An overbooked party of six needs another kind of table: it delays nobody here.
+    six = [*wed_with_two_tables_freeing_soon(), booked(at(WED, 19, 15), 150, 6, overbooked=True)]
+    assert quote_wait(plan_day(SAMNA, WED, six), party_size=2, now=at(WED, 19)) == (40, True)
+
+
 # --- hold-back windows after midnight -----------------------------------------------------------
 
 
