@@ -317,6 +317,19 @@ def service_day(config: RestaurantConfig, moment: datetime) -> date:
     return today
 
 
+def service_under_way(config: RestaurantConfig, moment: datetime) -> tuple[date, ServiceWindow] | None:
+    """The service open at `moment` (from its opening to its closing, past midnight included), with its day."""
+    today = moment.astimezone(config.tz).date()
+    for day in (today, today - timedelta(days=1)):
+        plan = plan_day(config, day, ())
+        if plan.closed:
+            continue
+        for service in plan.services:
+            if service.opens <= moment < service.closes:
+                return day, service
+    return None
+
+
 def on_grid(plan: DayPlan, start: datetime) -> bool:
     return any(start in service.slots for service in plan.services)
 

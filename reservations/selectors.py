@@ -198,9 +198,30 @@ def guest_by_phone(phone: PhoneNumber) -> Guest | None:
     return guests_with_visits().filter(phone=phone).first()
 
 
-def waiting_parties(restaurant: Restaurant) -> list[WaitlistEntry]:
+def waiting_parties(restaurant: Restaurant, *, now: datetime) -> list[WaitlistEntry]:
+    """Tonight's line, in order: parties waiting since the service under way at `now` opened.
+
+    A party still waiting from an earlier service left the list when that
+    service closed (see `waitlist_expire`), whatever its stored status says;
+    outside service hours the list is empty.
+    """
+    under_way = engine.service_under_way(restaurant_config(restaurant), now)
+    if under_way is None:
+        return []
+    _, service = under_way
     return list(
-        WaitlistEntry.objects.filter(restaurant=restaurant, status=WaitlistEntry.Status.WAITING)
+        WaitlistEntry.objects.filter(
+            restaurant=restaurant, status=WaitlistEntry.Status.WAITING,
+            created_at__gte=service.opens, created_at__lt=service.closes,
+        )
         .select_related("guest")
         .order_by("created_at", "id")
     )
+
+
+def stale_waiting_parties(restaurant: Restaurant, *, now: datetime) -> QuerySet[WaitlistEntry]:
+    """Parties stored as waiting that joined before the service under way at `now` (or any, between services)."""
+    under_way = engine.service_under_way(restaurant_config(restaurant), now)
+    since = under_way[1].opens if under_way else now
+    return WaitlistEntry.objects.filter(restaurant=restaurant, status=WaitlistEntry.Status.WAITING,
+                                        created_at__lt=since)

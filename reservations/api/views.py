@@ -274,7 +274,7 @@ class WaitlistView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         restaurant = restaurant_or_404(slug)
         now = timezone.now()
-        return Response([s.waitlist_entry_data(e, pos, now) for e, pos in waitlist_positions(restaurant)])
+        return Response([s.waitlist_entry_data(e, pos, now) for e, pos in waitlist_positions(restaurant, now=now)])
 
 
 def _waitlist_entry(pk: int) -> WaitlistEntry:

@@ -15,6 +15,7 @@ from ..models import Reservation, Restaurant, WaitlistEntry
 from .booking import local_day, refusal_record, reservation_create, service_day
 from .guests import GuestDetails, guest_resolve
 from .locking import lock_book_days
+from .waitlist import waitlist_expire
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def walk_in_arrive(
 def _waitlist_add(
     restaurant: Restaurant, party_size: int, guest: GuestDetails | None, now: datetime
 ) -> tuple[WaitlistEntry, int]:
-    waiting = selectors.waiting_parties(restaurant)
+    waitlist_expire(restaurant=restaurant, now=now)
+    waiting = selectors.waiting_parties(restaurant, now=now)
     plan = selectors.day_plan(restaurant, service_day(restaurant, now))
     minutes, likely = engine.quote_wait(
         plan, party_size=party_size, now=now, parties_ahead=[w.party_size for w in waiting]
@@ -79,6 +81,8 @@ def waitlist_seat(
     """Seat a waiting party now, on the host's tables or the best free one."""
     now = now or timezone.now()
     restaurant = entry.restaurant
+    # Before the transaction: a party gone with its service stays gone when seating them is refused.
+    waitlist_expire(restaurant=restaurant, now=now)
     with transaction.atomic():
         lock_book_days(restaurant, {service_day(restaurant, now), local_day(restaurant, now)})
         # `of=("self",)`: the guest is a nullable join, and PostgreSQL cannot lock the outer side of one.
@@ -103,15 +107,19 @@ def waitlist_seat(
 
 
 def waitlist_leave(*, entry: WaitlistEntry, now: datetime | None = None) -> WaitlistEntry:
+    now = now or timezone.now()
+    waitlist_expire(restaurant=entry.restaurant, now=now)
     with transaction.atomic():
         current = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
         if current.status != WaitlistEntry.Status.WAITING:
             raise InvalidTransition(f"This party is no longer waiting ({current.status}).")
         current.status = WaitlistEntry.Status.LEFT
-        current.left_at = now or timezone.now()
+        current.left_at = now
         current.save(update_fields=["status", "left_at"])
     return current
 
 
-def waitlist_positions(restaurant: Restaurant) -> list[tuple[WaitlistEntry, int]]:
-    return [(entry, i) for i, entry in enumerate(selectors.waiting_parties(restaurant), start=1)]
+def waitlist_positions(restaurant: Restaurant, *, now: datetime | None = None) -> list[tuple[WaitlistEntry, int]]:
+    """Tonight's line with each party's place in it."""
+    waiting = selectors.waiting_parties(restaurant, now=now or timezone.now())
+    return [(entry, i) for i, entry in enumerate(waiting, start=1)]
