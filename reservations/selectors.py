@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict, defaultdict
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from phonenumber_field.phonenumber import PhoneNumber
 
 from . import engine
@@ -203,20 +203,27 @@ def waiting_parties(restaurant: Restaurant, *, now: datetime) -> list[WaitlistEn
 
     A party still waiting from an earlier service left the list when that
     service closed (see `waitlist_expire`), whatever its stored status says;
-    outside service hours the list is empty.
+    outside service hours the list is empty. Each entry carries its
+    restaurant and `guest_first_visit`, so listing it costs no query per party.
     """
     under_way = engine.service_under_way(restaurant_config(restaurant), now)
     if under_way is None:
         return []
     _, service = under_way
-    return list(
+    entries = list(
         WaitlistEntry.objects.filter(
             restaurant=restaurant, status=WaitlistEntry.Status.WAITING,
             created_at__gte=service.opens, created_at__lt=service.closes,
         )
         .select_related("guest")
+        .annotate(guest_first_visit=~Exists(
+            Reservation.objects.filter(guest=OuterRef("guest"), status=Reservation.Status.COMPLETED)
+        ))
         .order_by("created_at", "id")
     )
+    for entry in entries:
+        entry.restaurant = restaurant
+    return entries
 
 
 def stale_waiting_parties(restaurant: Restaurant, *, now: datetime) -> QuerySet[WaitlistEntry]:
