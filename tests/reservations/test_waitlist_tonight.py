@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import pytest
+from django.utils import timezone
 
 from reservations.errors import InvalidTransition
 from reservations.models import ServiceHours, WaitlistEntry
@@ -124,3 +125,21 @@ def test_api_waitlist_lists_tonights_parties_only(samna, host_api):
 
     assert listing.status_code == 200
     assert [(e["id"], e["position"]) for e in listing.json()] == [(entry.pk, 1)]
+
+
+def test_the_periodic_task_marks_every_restaurants_leftover_parties_left(samna):
+    from reservations.tasks import expire_waitlists_task
+
+    yesterday = WaitlistEntry.objects.create(restaurant=samna, party_size=2, quoted_wait_minutes=30,
+                                             created_at=timezone.now() - timedelta(days=1, hours=1))
+    bistro = small_restaurant(tables=1, slug="bistro-task")
+    set_local_hour(bistro, 14)
+    walk_in_arrive(restaurant=bistro, party_size=2, now=timezone.now())
+    tonight = walk_in_arrive(restaurant=bistro, party_size=2, now=timezone.now()).entry
+
+    assert expire_waitlists_task.delay().get() == 1
+
+    yesterday.refresh_from_db()
+    tonight.refresh_from_db()
+    assert yesterday.status == WaitlistEntry.Status.LEFT and yesterday.left_at is not None
+    assert tonight.status == WaitlistEntry.Status.WAITING
