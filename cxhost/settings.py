@@ -155,6 +155,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reservations.tasks.purge_idempotency_keys_task",
         "schedule": 3600.0,
     },
+    "expire-waitlists": {
+        "task": "reservations.tasks.expire_waitlists_task",
+        "schedule": 600.0,
+    },
 }
 
 SMS_BACKEND = env("SMS_BACKEND", default="console")

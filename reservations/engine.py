@@ -284,10 +284,21 @@ def plan_day(config: RestaurantConfig, day: date, bookings: Iterable[Booking]) -
     holds = []
     for hold in config.holds:
         if weekday in hold.weekdays:
-            start = _aware(day, hold.starts, tz)
+            # A hold's weekdays name the service day: 01:00 on a Friday hold is Friday night's 01:00.
+            start = _aware(_hold_day(rules, day, hold.starts), hold.starts, tz)
             holds.append(HoldWindow(hold.tables, start, _aware(day, hold.ends, tz, after=start),
                                     timedelta(minutes=hold.release_minutes)))
     return DayPlan(config, day, closed, tuple(services), tuple(sorted(grid)), tuple(holds), tuple(bookings))
+
+
+def _hold_day(rules: Sequence[ServiceRule], day: date, at: time) -> date:
+    """The calendar date of a hold time: the next one where it falls in a service's hours past midnight."""
+    for rule in rules:
+        # Where the service's night ends on the clock: its closing (or last seating) once past midnight.
+        ends = rule.closes if rule.closes < rule.opens else rule.last_seating
+        if at < ends < rule.opens:
+            return day + timedelta(days=1)
+    return day
 
 
 # --- deciding ---------------------------------------------------------------------------
@@ -308,6 +319,19 @@ def service_day(config: RestaurantConfig, moment: datetime) -> date:
         if service_at(plan_day(config, day, ()), moment) is not None:
             return day
     return today
+
+
+def service_under_way(config: RestaurantConfig, moment: datetime) -> tuple[date, ServiceWindow] | None:
+    """The service open at `moment` (from its opening to its closing, past midnight included), with its day."""
+    today = moment.astimezone(config.tz).date()
+    for day in (today, today - timedelta(days=1)):
+        plan = plan_day(config, day, ())
+        if plan.closed:
+            continue
+        for service in plan.services:
+            if service.opens <= moment < service.closes:
+                return day, service
+    return None
 
 
 def on_grid(plan: DayPlan, start: datetime) -> bool:
@@ -555,27 +579,80 @@ def earliest_table(plan: DayPlan, *, party_size: int, now: datetime) -> tuple[da
     return None
 
 
+@dataclass(frozen=True)
+class _Due:
+    """A party owed a table from `due` on, for `turn` of real time."""
+
+    due: datetime
+    covers: int
+    turn: timedelta
+
+
+def walk_in_seated_at(
+    plan: DayPlan, *, party_size: int, now: datetime, parties_ahead: Sequence[int] = ()
+) -> datetime | None:
+    """When the book lets a walk-in arriving `now` sit, before the last seating; None if it does not.
+
+    The evening is played forward from `now`. Booked tables stay taken for
+    their bookings. Everyone owed a table before the walk-in comes first:
+    overbooked parties (booked, no table) from their start — a booking is a
+    promise — then the parties already waiting, in line order, then the
+    walk-in. Whenever a table frees or a party becomes due, each party due,
+    in that order, takes the best free seating that fits it for its whole
+    turn; a party nothing fits waits without holding up those behind it.
+    """
+    config = plan.config
+    service = service_at(plan, now)
+    if service is None or config.turn_time(party_size) is None or party_size > config.largest_party:
+        return None
+    utc = ZoneInfo("UTC")
+    now, last = now.astimezone(utc), service.last_seating.astimezone(utc)
+    owed = [
+        _Due(b.start.astimezone(utc), b.covers, b.end.astimezone(utc) - b.start.astimezone(utc))
+        for b in sorted(plan.bookings, key=lambda b: (b.start.astimezone(utc), b.id or 0))
+        # Overbooked parties whose booking still runs will need a table when they come.
+        if not b.tables and b.end > now and b.start <= last
+    ]
+    owed += [_Due(now, size, _turn_for(config, size)) for size in parties_ahead]
+    walk_in = _Due(now, party_size, _turn_for(config, party_size))
+    waiting = [*owed, walk_in]
+
+    # A party can only sit when a table frees or when it becomes due.
+    moments = {now} | {b.end.astimezone(utc) for b in plan.bookings} | {p.due for p in waiting}
+    queue = sorted(m for m in moments if now <= m <= last)
+    while queue:
+        moment = queue.pop(0)
+        for party in [p for p in waiting if p.due <= moment]:
+            ends = moment + party.turn
+            seating = next((s for s in config.seatings
+                            if s.fits(party.covers) and plan.seating_free(s, moment, ends)), None)
+            if seating is None:
+                continue
+            if party is walk_in:
+                return moment
+            waiting.remove(party)
+            plan = plan.with_booking(Booking(moment, ends, party.covers, seating.tables))
+            if ends <= last and ends not in queue:
+                queue.append(ends)
+                queue.sort()
+    return None
+
+
 def quote_wait(
     plan: DayPlan, *, party_size: int, now: datetime, parties_ahead: Sequence[int] = ()
 ) -> tuple[int, bool]:
     """A padded wait in minutes for a walk-in, and whether a table is likely tonight.
 
-    Parties already waiting are seated first, in order, each on the first
-    table they could take. The raw estimate is padded by a quarter (ten
-    minutes at least) and rounded up to five, so the host can beat the quote.
+    The raw wait is `walk_in_seated_at` (every party owed a fitting table
+    first, overbooked ones included), padded by a quarter (ten minutes at
+    least) and rounded up to five, so the host can beat the quote.
     """
     service = service_at(plan, now)
-    for size in parties_ahead:
-        found = earliest_table(plan, party_size=size, now=now)
-        if found is not None:
-            moment, seating = found
-            turn = _turn_for(plan.config, size)
-            plan = plan.with_booking(Booking(moment, _later(moment, turn), size, seating.tables))
-    found = earliest_table(plan, party_size=party_size, now=now)
-    if found is None:
+    seated = walk_in_seated_at(plan, party_size=party_size, now=now, parties_ahead=parties_ahead)
+    if seated is None:
         until_last = (service.last_seating - now) if service else timedelta(0)
         return max(5, _round_up(until_last.total_seconds() / 60, 5)), False
-    raw = (found[0] - now).total_seconds() / 60
+    raw = (seated - now).total_seconds() / 60
     return max(5, _round_up(raw + max(10.0, raw * 0.25), 5)), True
 
 

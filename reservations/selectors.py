@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict, defaultdict
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from phonenumber_field.phonenumber import PhoneNumber
 
 from . import engine
@@ -209,9 +209,37 @@ def waitlist_entry_get(pk: int) -> WaitlistEntry:
     return WaitlistEntry.objects.select_related("restaurant", "guest").get(pk=pk)
 
 
-def waiting_parties(restaurant: Restaurant) -> list[WaitlistEntry]:
-    return list(
-        WaitlistEntry.objects.filter(restaurant=restaurant, status=WaitlistEntry.Status.WAITING)
+def waiting_parties(restaurant: Restaurant, *, now: datetime) -> list[WaitlistEntry]:
+    """Tonight's line, in order: parties waiting since the service under way at `now` opened.
+
+    A party still waiting from an earlier service left the list when that
+    service closed (see `waitlist_expire`), whatever its stored status says;
+    outside service hours the list is empty. Each entry carries its
+    restaurant and `guest_first_visit`, so listing it costs no query per party.
+    """
+    under_way = engine.service_under_way(restaurant_config(restaurant), now)
+    if under_way is None:
+        return []
+    _, service = under_way
+    entries = list(
+        WaitlistEntry.objects.filter(
+            restaurant=restaurant, status=WaitlistEntry.Status.WAITING,
+            created_at__gte=service.opens, created_at__lt=service.closes,
+        )
         .select_related("guest")
+        .annotate(guest_first_visit=~Exists(
+            Reservation.objects.filter(guest=OuterRef("guest"), status=Reservation.Status.COMPLETED)
+        ))
         .order_by("created_at", "id")
     )
+    for entry in entries:
+        entry.restaurant = restaurant
+    return entries
+
+
+def stale_waiting_parties(restaurant: Restaurant, *, now: datetime) -> QuerySet[WaitlistEntry]:
+    """Parties stored as waiting that joined before the service under way at `now` (or any, between services)."""
+    under_way = engine.service_under_way(restaurant_config(restaurant), now)
+    since = under_way[1].opens if under_way else now
+    return WaitlistEntry.objects.filter(restaurant=restaurant, status=WaitlistEntry.Status.WAITING,
+                                        created_at__lt=since)

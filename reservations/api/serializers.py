@@ -273,7 +273,8 @@ def waitlist_entry_data(entry: WaitlistEntry, position: int, now: datetime) -> d
         "quoted_wait_minutes": entry.quoted_wait_minutes,
         "likely_tonight": entry.likely_tonight,
         "waiting_minutes": int((now - entry.created_at).total_seconds() // 60),
-        "guest": guest_brief(guest) if guest else None,
+        # The waitlist selector loads first_visit with the line; a lone entry looks it up.
+        "guest": guest_brief(guest, first_visit=getattr(entry, "guest_first_visit", None)) if guest else None,
         "created_at": local_iso(entry.created_at, tz),
     }
 

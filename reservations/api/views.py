@@ -315,7 +315,7 @@ class WaitlistView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         restaurant = access.restaurant_for(request.user, slug)
         now = timezone.now()
-        return Response([s.waitlist_entry_data(e, pos, now) for e, pos in waitlist_positions(restaurant)])
+        return Response([s.waitlist_entry_data(e, pos, now) for e, pos in waitlist_positions(restaurant, now=now)])
 
 
 class WaitlistSeatView(APIView):

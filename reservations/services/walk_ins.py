@@ -22,6 +22,7 @@ from .booking import (
 from .guests import GuestDetails, guest_resolve
 from .idempotency import idempotency_settle, idempotency_settle_refusal
 from .locking import require_book_lock
+from .waitlist import waitlist_expire
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def _waitlist_add(
 ) -> tuple[WaitlistEntry, int]:
     """Put the party at the end of tonight's line. Must be called holding the day lock."""
     require_book_lock()
-    waiting = selectors.waiting_parties(restaurant)
+    waitlist_expire(restaurant=restaurant, now=now)
+    waiting = selectors.waiting_parties(restaurant, now=now)
     plan = selectors.day_plan(restaurant, day)
     minutes, likely = engine.quote_wait(
         plan, party_size=party_size, now=now, parties_ahead=[w.party_size for w in waiting]
@@ -132,6 +134,8 @@ def waitlist_seat(
     """Seat a waiting party now, on the host's tables or the best free one, as the engine allows."""
     restaurant = entry.restaurant
     now = now or timezone.now()
+    # Before the transaction: a party gone with its service stays gone when seating them is refused.
+    waitlist_expire(restaurant=restaurant, now=now)
     chosen = tables_by_name(restaurant, table_names) if table_names else None
     config, day = _walk_in_day(restaurant, now)
     with transaction.atomic(durable=True):
@@ -153,15 +157,19 @@ def waitlist_seat(
 
 
 def waitlist_leave(*, entry: WaitlistEntry, now: datetime | None = None) -> WaitlistEntry:
+    now = now or timezone.now()
+    waitlist_expire(restaurant=entry.restaurant, now=now)
     with transaction.atomic(durable=True):
         current = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
         if current.status != WaitlistEntry.Status.WAITING:
             raise InvalidTransition(f"This party is no longer waiting ({current.status}).")
         current.status = WaitlistEntry.Status.LEFT
-        current.left_at = now or timezone.now()
+        current.left_at = now
         current.save(update_fields=["status", "left_at"])
     return current
 
 
-def waitlist_positions(restaurant: Restaurant) -> list[tuple[WaitlistEntry, int]]:
-    return [(entry, i) for i, entry in enumerate(selectors.waiting_parties(restaurant), start=1)]
+def waitlist_positions(restaurant: Restaurant, *, now: datetime | None = None) -> list[tuple[WaitlistEntry, int]]:
+    """Tonight's line with each party's place in it."""
+    waiting = selectors.waiting_parties(restaurant, now=now or timezone.now())
+    return [(entry, i) for i, entry in enumerate(waiting, start=1)]

@@ -714,6 +714,101 @@ def test_quote_wait_when_no_table_tonight():
     assert minutes % 5 == 0 and minutes >= 178  # at least until the last seating at 22:00
 
 
+def wed_with_two_tables_freeing_soon():
+    """Every table a party of two fits busy until 20:30, except T5 (frees 19:30) and T6 (frees 19:45)."""
+    bookings = [booked(at(WED, 18), 150, 2, t) for t in sorted(FITS_TWO - {5, 6})]  # until 20:30
+    bookings += [booked(at(WED, 18), 90, 2, 5), booked(at(WED, 18, 15), 90, 2, 6)]
+    return bookings
+
+
+def test_overbooked_parties_due_before_the_walk_in_sits_lengthen_the_quote():
+    """The issue's example: two overbooked parties due at 19:15, a walk-in at 19:00."""
+    bookings = wed_with_two_tables_freeing_soon()
+    alone, _ = quote_wait(plan_day(SAMNA, WED, bookings), party_size=2, now=at(WED, 19))
+    assert alone == 40  # T5 at 19:30: 30 minutes, padded by 10
+
+    overbooked = [booked(at(WED, 19, 15), 90, 2, overbooked=True) for _ in range(2)]
+    plan = plan_day(SAMNA, WED, bookings + overbooked)
+    minutes, likely = quote_wait(plan, party_size=2, now=at(WED, 19))
+
+    # They take T5 (19:30) and T6 (19:45); the walk-in's first table frees at 20:30.
+    assert likely
+    assert minutes >= 90
+    assert minutes == 115  # 90 + a quarter, rounded up to five
+    assert engine.walk_in_seated_at(plan, party_size=2, now=at(WED, 19)) == at(WED, 20, 30)
+
+
+def test_a_late_overbooked_party_still_due_counts_and_one_due_after_the_free_table_does_not():
+    bookings = wed_with_two_tables_freeing_soon()
+    # Due at 18:45, not yet seated: owed the first table to free, T5 at 19:30.
+    late = booked(at(WED, 18, 45), 90, 2, overbooked=True)
+    assert engine.walk_in_seated_at(plan_day(SAMNA, WED, [*bookings, late]), party_size=2,
+                                    now=at(WED, 19)) == at(WED, 19, 45)
+    # Due at 19:45, after T5 frees: the walk-in is seated at 19:30 before they are due.
+    later = booked(at(WED, 19, 45), 90, 2, overbooked=True)
+    assert engine.walk_in_seated_at(plan_day(SAMNA, WED, [*bookings, later]), party_size=2,
+                                    now=at(WED, 19)) == at(WED, 19, 30)
+    # A booking long over (never marked a no-show) is owed nothing.
+    gone = booked(at(WED, 13), 90, 2, overbooked=True)
+    assert engine.walk_in_seated_at(plan_day(SAMNA, WED, [*bookings, gone]), party_size=2,
+                                    now=at(WED, 19)) == at(WED, 19, 30)
+
+
+def test_overbooked_parties_and_the_line_come_before_the_walk_in():
+    bookings = [*wed_with_two_tables_freeing_soon(), booked(at(WED, 19, 15), 90, 2, overbooked=True)]
+    plan = plan_day(SAMNA, WED, bookings)
+    # The overbooked party takes T5, the party already waiting T6, the walk-in waits for 20:30.
+    minutes, likely = quote_wait(plan, party_size=2, now=at(WED, 19), parties_ahead=[2])
+    assert likely and minutes == 115
+    # An overbooked party of six needs another kind of table: it delays nobody here.
+    six = [*wed_with_two_tables_freeing_soon(), booked(at(WED, 19, 15), 150, 6, overbooked=True)]
+    assert quote_wait(plan_day(SAMNA, WED, six), party_size=2, now=at(WED, 19)) == (40, True)
+
+
+# --- hold-back windows after midnight -----------------------------------------------------------
+
+
+def night_club(**changes) -> RestaurantConfig:
+    """Open 20:00–05:00 (last seating 03:00); T3 and T4 held on Fridays 01:00–03:00 of the night."""
+    fields = dict(
+        services=tuple(ServiceRule(wd, time(20), time(3), time(5)) for wd in range(7)),
+        holds=(HoldRule(frozenset({4}), time(1), time(3), frozenset({3, 4}), 60),),
+    )
+    fields.update(changes)
+    return samna(**fields)
+
+
+def test_a_hold_after_midnight_applies_to_the_night_of_its_service_day():
+    config = night_club()
+    plan = plan_day(config, FRI, occupy(FRI, FITS_TWO - HELD, start=(20, 0), end=(23, 59))
+                    + [Booking(at(SAT, 0), at(SAT, 4), 2, (t,)) for t in sorted(FITS_TWO - HELD)])
+    assert [(h.start, h.end) for h in plan.holds] == [(at(SAT, 1), at(SAT, 3))]
+
+    d = decide(plan, party_size=2, channel="online", start=at(SAT, 1, 30), now=NOW)
+    assert not d.available and d.reasons == ("fully_booked", "held_for_walk_ins")
+    assert decide(plan, party_size=2, channel="phone", start=at(SAT, 1, 30), now=NOW).overbook
+    walk_in = decide(plan, party_size=2, channel="walk_in", start=at(SAT, 1, 30), now=at(SAT, 1, 30),
+                     walk_in_now=True)
+    assert walk_in.available and set(walk_in.seating.tables) <= HELD
+    # Before the window (22:00 + 90 minutes ends 23:30) the held tables are the book's.
+    assert set(decide(plan, party_size=2, channel="online", start=at(FRI, 22), now=NOW).seating.tables) <= HELD
+
+
+def test_a_hold_after_midnight_does_not_leak_into_the_previous_night():
+    # Friday's hold is not Thursday night's: at 01:30 on Friday (Thursday's service) T3 is the book's.
+    plan = plan_day(night_club(), THU, [Booking(at(FRI, 0), at(FRI, 4), 2, (t,)) for t in sorted(FITS_TWO - HELD)])
+    assert plan.holds == ()
+    d = decide(plan, party_size=2, channel="online", start=at(FRI, 1, 30), now=NOW)
+    assert d.available and set(d.seating.tables) <= HELD
+
+
+def test_an_evening_hold_in_a_service_past_midnight_stays_on_the_evening():
+    config = night_club(holds=(HoldRule(frozenset({4}), time(21), time(23), frozenset({3, 4}), 60),))
+    assert [(h.start, h.end) for h in plan_day(config, FRI, []).holds] == [(at(FRI, 21), at(FRI, 23))]
+    # And at Samna (no service past midnight) nothing moves.
+    assert [(h.start, h.end) for h in plan_day(SAMNA, FRI, []).holds] == [(at(FRI, 19), at(FRI, 22))]
+
+
 # --- misc ------------------------------------------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 
 Every decision the engine makes is checked against independent re-implementations of the
 rules written here (overlap, fit, hold-back, the overbooking sweep), never against the
-engine's own helpers.
+engine's own helpers. A walk-in's quote is judged against a minute-by-minute simulation of
+the evening (`simulate_the_evening`), not against the engine's event-by-event one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from reservations.engine import (
@@ -27,7 +28,6 @@ from reservations.engine import (
     alternatives,
     availability,
     decide,
-    earliest_table,
     plan_day,
     quote_wait,
 )
@@ -105,8 +105,12 @@ def held_tables(config: RestaurantConfig, day: date, start, end, now) -> set[int
     for rule in config.holds:
         if day.weekday() not in rule.weekdays:
             continue
-        h_start = datetime.combine(day, rule.starts, tzinfo=config.tz)
-        h_end = datetime.combine(day, rule.ends, tzinfo=config.tz)
+        # A hold's weekday names the service day: a time in a service's hours past midnight is that night's.
+        night = any(s.weekday == day.weekday() and s.closes < s.opens and rule.starts < s.closes
+                    for s in config.services)
+        on = day + timedelta(days=1) if night else day
+        h_start = datetime.combine(on, rule.starts, tzinfo=config.tz)
+        h_end = datetime.combine(on, rule.ends, tzinfo=config.tz)
         if not overlaps(start, end, h_start, h_end):
             continue
         first_held_moment = max(u(start), u(h_start))
@@ -137,51 +141,81 @@ def policy_applies(config, party, channel) -> bool:
 
 
 def last_seating_of_service(config, day, moment) -> datetime | None:
+    """The last seating of the service seating at `moment` on `day`'s book (past midnight included)."""
     for rule in config.services:
         if rule.weekday == day.weekday():
             opens = datetime.combine(day, rule.opens, tzinfo=config.tz)
             last = datetime.combine(day, rule.last_seating, tzinfo=config.tz)
+            if rule.last_seating < rule.opens:
+                last = datetime.combine(day + timedelta(days=1), rule.last_seating, tzinfo=config.tz)
             if u(opens) <= u(moment) <= u(last):
                 return last
     return None
 
 
-def first_free(config, day, bookings, party, now):
-    """Walk-in: the first moment from `now` (before the last seating) a fitting seating is free for the turn.
+def best_fit_first(config: RestaurantConfig) -> list[Seating]:
+    """The documented choice: smallest seating first, single tables before combinations, then by table."""
+    return sorted(config.seatings, key=lambda s: (s.max_covers, len(s.tables), s.min_covers, s.tables))
 
-    Free stretches of a table begin either now or when a booking on it ends, so only those
-    moments need trying; at each, seatings are tried in the restaurant's best-fit order.
+
+def simulate_the_evening(config, day, bookings, party, now, ahead) -> int | None:
+    """Minutes until a walk-in arriving `now` really sits, played minute by minute; None if not tonight.
+
+    Written from the contract, not from the engine: a clock ticks one minute at a time from the
+    walk-in's arrival to the last seating, over a minute-by-minute map of every table (busy or
+    free). Booked tables are busy for their bookings. At each minute the parties due a table, in
+    the order they are owed one — overbooked bookings (no table) once their start has come, most
+    overdue first; then the parties already waiting, in line order; then our walk-in — each take
+    the first fitting seating free for their whole turn (a party nothing fits lets the next try).
     """
-    minutes = turn_minutes(config, party)
     last = last_seating_of_service(config, day, now)
-    if minutes is None or last is None or too_large(config, party):
+    if last is None or too_large(config, party):
         return None
-    turn = timedelta(minutes=minutes)
-    moments = sorted({u(now)} | {u(b.end) for b in bookings if u(now) < u(b.end) <= u(last)})
-    for moment in moments:
-        for seating in config.seatings:
-            if seating.min_covers <= party <= seating.max_covers and not seating_taken(
-                    bookings, seating, moment, moment + turn):
-                return moment, seating
+    origin = u(now)
+    longest = max(rule.minutes for rule in config.turn_times)
+    ticks = int((u(last) - origin).total_seconds() // 60)
+    horizon = ticks + 24 * 60
+    tables = {t for s in config.seatings for t in s.tables}
+    busy = {t: bytearray(horizon) for t in tables}
+
+    def minute(moment) -> int:
+        return int((u(moment) - origin).total_seconds() // 60)
+
+    def occupy(table_ids, start: int, end: int) -> None:
+        for t in table_ids:
+            for m in range(max(0, start), min(horizon, end)):
+                busy[t][m] = 1
+
+    overbooked = []
+    for i, b in enumerate(bookings):
+        if b.tables:
+            occupy(b.tables, minute(b.start), minute(b.end))
+        elif u(b.end) > origin and u(b.start) <= u(last):
+            overbooked.append((minute(b.start), i, b.covers, minute(b.end) - minute(b.start)))
+    line = [(due, covers, length) for due, _, covers, length in sorted(overbooked)]
+    line += [(0, size, turn_minutes(config, size) or longest) for size in ahead]
+    line.append((0, party, turn_minutes(config, party)))
+    seated = [False] * len(line)
+    order = best_fit_first(config)
+
+    for m in range(ticks + 1):
+        for i, (due, covers, length) in enumerate(line):
+            if seated[i] or due > m:
+                continue
+            for seating in order:
+                if seating.min_covers <= covers <= seating.max_covers and all(
+                        busy[t].find(1, m, m + length) == -1 for t in seating.tables):
+                    if i == len(line) - 1:
+                        return m
+                    occupy(seating.tables, m, m + length)
+                    seated[i] = True
+                    break
     return None
 
 
-def expected_quote(config, day, bookings, party, now, ahead) -> tuple[int, bool]:
-    """The documented quote: parties ahead seated first; raw wait + max(10, a quarter), up to 5."""
-    bookings = list(bookings)
-    for size in ahead:
-        found = first_free(config, day, bookings, size, now)
-        if found:
-            moment, seating = found
-            bookings.append(Booking(moment, moment + timedelta(minutes=turn_minutes(config, size)), size,
-                                    seating.tables))
-    found = first_free(config, day, bookings, party, now)
-    if found is None:
-        last = last_seating_of_service(config, day, now)
-        until = (u(last) - u(now)).total_seconds() / 60 if last else 0
-        return max(5, math.ceil(until / 5) * 5), False
-    raw = (found[0] - u(now)).total_seconds() / 60
-    return max(5, math.ceil((raw + max(10, raw / 4)) / 5) * 5), True
+def padded(minutes: float) -> int:
+    """The contract's padding: a quarter more (ten minutes at least), rounded up to five."""
+    return max(5, math.ceil((minutes + max(10, minutes / 4)) / 5) * 5)
 
 
 def size_key(s: Seating):
@@ -368,8 +402,12 @@ def configs(draw):
 
     holds = []
     for _ in range(draw(st.integers(0, 2))):
-        starts = draw(st.integers(17, 20))
-        ends = min(23, starts + draw(st.integers(1, 3)))
+        if draw(st.booleans()):
+            starts = draw(st.integers(17, 20))
+            ends = min(23, starts + draw(st.integers(1, 3)))
+        else:  # in the small hours: the night of a late service
+            starts = draw(st.integers(0, 1))
+            ends = starts + 1
         holds.append(HoldRule(
             draw(st.frozensets(st.integers(0, 6), min_size=1)),
             time(starts), time(ends),
@@ -558,46 +596,67 @@ def test_availability_is_one_checked_decision_per_grid_slot(scenario, party, cha
                        if s not in alts)
 
 
+@st.composite
+def evenings(draw):
+    """A service under way: a walk-in at any minute of it, a room filling up, parties owed tables."""
+    config = draw(configs())
+    day = draw(st.one_of(st.dates(date(2026, 1, 1), date(2026, 12, 31)), st.sampled_from(DST_DAYS)))
+    services = plan_day(config, day, []).services
+    assume(services)
+    service = draw(st.sampled_from(services))
+    span = int((u(service.last_seating) - u(service.opens)).total_seconds() // 60)
+    now = u(service.opens) + timedelta(minutes=draw(st.integers(0, span)))
+    now = now.astimezone(draw(st.sampled_from([UTC, config.tz])))
+
+    book = []
+    tables = sorted({t for s in config.seatings for t in s.tables})
+    for table in tables:
+        # Each table is taken until some minutes from now (or free), and perhaps booked again later.
+        frees_in = draw(st.sampled_from([0, 5, 15, 30, 40, 60, 90, 120, 240]))
+        if frees_in:
+            book.append(Booking(u(now) - timedelta(minutes=draw(st.sampled_from([0, 30, 90]))),
+                                u(now) + timedelta(minutes=frees_in), 2, (table,)))
+        if draw(st.integers(0, 3)) == 0:
+            again = u(now) + timedelta(minutes=frees_in + draw(st.sampled_from([0, 15, 45, 90, 150])))
+            book.append(Booking(again, again + timedelta(minutes=draw(st.sampled_from([60, 90, 120]))), 2,
+                                (table,)))
+    for _ in range(draw(st.integers(0, 4))):  # overbooked parties: booked, no table
+        due = u(now) + timedelta(minutes=draw(st.integers(-120, 150)))
+        length = draw(st.sampled_from([45, 90, 120, 150]))
+        book.append(Booking(due, due + timedelta(minutes=length), draw(st.integers(1, 6)), (), True))
+    zone = draw(st.sampled_from([UTC, config.tz]))  # the database hands bookings over in UTC
+    book = [Booking(b.start.astimezone(zone), b.end.astimezone(zone), b.covers, b.tables, b.overbooked)
+            for b in book]
+    return config, day, now, book
+
+
 @SETTINGS
-@given(scenarios(), st.integers(1, 14), st.lists(st.integers(1, 8), max_size=3), st.integers(-90, 90))
-def test_walk_in_wait_estimates(scenario, party, ahead, offset):
-    plan = build(scenario)
-    config, day = plan.config, plan.date
-    # Around the busiest moment of the book, at any minute.
-    base = scenario.focus or datetime.combine(day, time(19), tzinfo=config.tz)
-    now = base + timedelta(minutes=offset)
+@given(
+    evenings(),
+    st.one_of(st.integers(1, 4), st.integers(1, 14)),
+    st.lists(st.integers(1, 6), max_size=3),  # parties already waiting, in line order
+)
+def test_a_walk_ins_quote_is_never_shorter_than_the_evening_makes_it(evening, party, ahead):
+    config, day, now, book = evening
+    plan = plan_day(config, day, book)
 
-    found = earliest_table(plan, party_size=party, now=now)
-    mine = first_free(config, day, plan.bookings, party, now)
-    assert (found is None) == (mine is None)
-    if found is not None:
-        moment, seating = found
-        assert u(moment) == mine[0] and seating == mine[1]
-        assert in_service(config, day, now)
-        assert u(now) <= u(moment)
-        assert seating in config.seatings and seating.min_covers <= party <= seating.max_covers
-        turn = timedelta(minutes=turn_minutes(config, party))
-        assert not seating_taken(plan.bookings, seating, moment, u(moment) + turn)
-        # Nothing fitting was free for the whole turn from now, if it waits.
-        if u(moment) > u(now):
-            assert not free_fitting(config, plan.bookings, party, now, u(now) + turn)
-            event("walk-in waits")
+    minutes, likely = quote_wait(plan, party_size=party, now=now, parties_ahead=ahead)
+    wait = simulate_the_evening(config, day, book, party, now, ahead)
 
-    minutes, likely = quote_wait(plan, party_size=party, now=now)
-    assert (minutes, likely) == expected_quote(config, day, plan.bookings, party, now, ())
     assert minutes % 5 == 0 and minutes >= 5
-    if found is not None:
-        assert likely
-        assert minutes >= (u(found[0]) - u(now)).total_seconds() / 60
-    behind, likely_behind = quote_wait(plan, party_size=party, now=now, parties_ahead=ahead)
-    assert (behind, likely_behind) == expected_quote(config, day, plan.bookings, party, now, ahead)
-    assert behind % 5 == 0 and behind >= 5
-    if likely_behind:
-        assert likely
-        assert behind >= minutes, "parties ahead never shorten the wait"
-        if behind > minutes:
-            event("parties ahead lengthen the wait")
-    assert quote_wait(plan, party_size=party, now=now, parties_ahead=ahead) == (behind, likely_behind)
+    assert likely == (wait is not None), "a table is likely tonight exactly when the evening seats the party"
+    if wait is not None:
+        assert minutes >= wait, f"quoted {minutes} minutes, but the book makes it {wait}"
+        # … and no more pessimistic than the documented padding over the real wait.
+        assert minutes == padded(wait)
+        event("the walk-in waits" if wait else "seated at once")
+        unowed = simulate_the_evening(config, day, [b for b in book if b.tables], party, now, ())
+        if unowed is not None and wait > unowed:
+            event("the parties owed a table first lengthen the wait")
+    else:
+        event("no table tonight")
+        last = last_seating_of_service(config, day, now)
+        assert minutes >= (u(last) - u(now)).total_seconds() / 60, "no table tonight: quote the whole evening"
 
 
 @SETTINGS

@@ -97,3 +97,45 @@ def test_the_days_bookings_are_found_by_the_restaurant_and_time_index():
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = queryset.explain()
     assert "reservation_day_idx" in plan
+
+
+def _waitlist_queries(client) -> tuple[int, list[dict]]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/restaurants/samna/waitlist/")
+    assert response.status_code == 200
+    return len(queries), response.json()
+
+
+@pytest.mark.django_db
+def test_the_waitlist_costs_the_same_few_queries_for_two_parties_or_eight(samna, host_api):
+    from django.utils import timezone
+
+    from reservations.services.booking import reservation_transition
+    from reservations.services.guests import GuestDetails
+    from reservations.services.walk_ins import walk_in_arrive
+
+    from .test_walk_ins import set_local_hour
+
+    set_local_hour(samna, 14)  # mid-service on the real clock, which the endpoint reads
+    regular = GuestDetails(name="Regular", phone="+380671119000")
+    visit = walk_in_arrive(restaurant=samna, party_size=2, guest=regular, now=timezone.now()).reservation
+    reservation_transition(reservation=visit, action="complete")  # a completed visit: not a first one
+    for _ in range(10):  # every table for two taken again
+        assert walk_in_arrive(restaurant=samna, party_size=2, now=timezone.now()).status == "seated"
+
+    def wait(i: int, guest: GuestDetails | None = None) -> None:
+        guest = guest or GuestDetails(name=f"Guest {i}", phone=f"+38067111{9100 + i}")
+        assert walk_in_arrive(restaurant=samna, party_size=2, guest=guest, now=timezone.now()).status == "waitlisted"
+
+    wait(0, regular)
+    wait(1)
+    two, listed = _waitlist_queries(host_api)
+    assert [e["guest"]["first_visit"] for e in listed] == [False, True]
+    for i in range(2, 8):
+        wait(i)
+    eight, listed = _waitlist_queries(host_api)
+
+    assert len(listed) == 8
+    assert [e["guest"]["first_visit"] for e in listed] == [False] + [True] * 7
+    assert eight == two, "listing the waitlist costs no query per party"
+    assert two <= 6

@@ -190,7 +190,7 @@ def test_the_position_a_walk_in_is_told_is_its_place_in_the_line(db, tuesday):
     first = walk_in_arrive(restaurant=bistro, party_size=2, now=kyiv(tuesday, "19:41"))
     second = walk_in_arrive(restaurant=bistro, party_size=2, now=kyiv(tuesday, "19:40"))
 
-    line = {entry.pk: position for entry, position in waitlist_positions(bistro)}
+    line = {entry.pk: position for entry, position in waitlist_positions(bistro, now=kyiv(tuesday, "19:45"))}
     assert (first.position, second.position) == (2, 3)
     assert line[first.entry.pk] == first.position
     assert line[second.entry.pk] == second.position
