@@ -72,13 +72,15 @@ def local_start(moment: datetime) -> str:
 # --- two status changes on one reservation ---------------------------------------------------------
 
 
-def racing_changes(reservations: list[Reservation], actions: tuple[str, str], token: str,
+def racing_changes(reservations: list[Reservation], actions: tuple[str, ...], token: str,
                    seat_on: dict[int, str] | None = None) -> list[Call]:
-    """Both `actions` on every reservation, tagged "<id>:<action>"; `seat_on` moves a party while seating it."""
+    """Every one of `actions` on every reservation, tagged "<id>:<action>"; `seat_on` names the table a
+    party is moved to as it is seated."""
+    seat_on = seat_on or {}
     calls = []
     for r in reservations:
         for action in actions:
-            body = {"tables": [seat_on[r.pk]]} if action == "seat" and seat_on and r.pk in seat_on else None
+            body = {"tables": [seat_on[r.pk]]} if action == "seat" and r.pk in seat_on else None
             calls.append(action_call(r.pk, action, token, body=body, tag=f"{r.pk}:{action}"))
     return calls
 
@@ -99,7 +101,8 @@ def one_change_wins(answers: list[Answer]) -> list[str]:
         status, tables = rows[pk].status, live_tables(pk)
         won = [(action, a) for action, a in changes if a.status == 200]
         if len(won) != 1:
-            problems.append(f"#{pk}: {[action for action, _ in won]} all succeeded, now {status} on {tables}")
+            problems.append(f"#{pk}: {len(won)} of {[action for action, _ in changes]} succeeded, "
+                            f"now {status} on {tables}")
         for action, a in changes:
             if a.status != 200 and (a.status, a.code) != (409, "invalid_transition"):
                 problems.append(f"#{pk}: {action} answered {a.status} {a.code}")
