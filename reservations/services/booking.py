@@ -28,7 +28,7 @@ from ..models import IdempotencyKey, Refusal, Reservation, ReservationTable, Res
 from ..roles import is_manager
 from .guests import GuestDetails, guest_resolve
 from .idempotency import idempotency_settle, idempotency_settle_refusal
-from .locking import lock_book_days, require_book_lock
+from .locking import for_update, lock_book_days, require_book_lock
 
 Status = Reservation.Status
 Channel = Reservation.Channel
@@ -297,7 +297,7 @@ def reservation_transition(
         day = service_day(restaurant, reservation.start)
         lock_book_for(restaurant, day, reservation.start, reservation.end)
         # Re-read under the lock: a concurrent change may have moved it already.
-        current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+        current = for_update(Reservation.objects).get(pk=reservation.pk)
         if current.status not in sources:
             raise InvalidTransition(f"Cannot {action} a reservation that is {current.status}.")
         if target == Status.NO_SHOW and now < current.start:
@@ -316,6 +316,7 @@ def reservation_transition(
         current.save(update_fields=fields)
         if target in RELEASING:
             current.assignments.filter(released=False).update(released=True)
+        _race_window()  # before the commit: what others cannot see yet is the gap a race needs
     return selectors.reservation_get(current.pk)
 
 

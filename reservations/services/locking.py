@@ -18,6 +18,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import OperationalError, connection
+from django.db.models import QuerySet
 
 from ..errors import BookBusy
 from ..models import BookDay, Restaurant
@@ -74,3 +75,10 @@ def require_book_lock() -> None:
     if owner is None or getattr(connection, _LOCK_OWNER, None) is not owner:
         raise RuntimeError("Must be called holding the day lock: inside the service's transaction, after "
                            "lock_book_days().")
+
+
+def for_update(queryset: QuerySet, **kwargs) -> QuerySet:
+    """`select_for_update(**kwargs)`, skipped with the restaurant-day lock in the concurrency proof's control run."""
+    if settings.CXHOST_UNSAFE_SKIP_BOOKING_LOCK:
+        return queryset
+    return queryset.select_for_update(**kwargs)

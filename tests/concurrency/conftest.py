@@ -10,6 +10,7 @@ control-run tests and django-oscar's `run_concurrently` idea.
 from __future__ import annotations
 
 import http.client
+import importlib
 import json
 import os
 import signal
@@ -23,11 +24,18 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django.db import connection
+from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
+
+from reservations.models import HoldBackRule, Reservation, ReservationTable, Restaurant, ServiceHours
+from reservations.services.demo import demo_restaurant_reset, demo_users_reset
+from tests.conftest import DEMO_PASSWORD
 
 PROJECT = Path(__file__).resolve().parents[2]
 GUNICORN = PROJECT / ".venv" / "bin" / "gunicorn"
@@ -251,6 +259,25 @@ def booking_call(
     return Call("POST", "/api/v1/restaurants/samna/reservations/", body, token, tag or channel)
 
 
+def action_call(reservation_id: int, action: str, token: str, *, body: dict | None = None, tag: str = "") -> Call:
+    """A status change (`cancel`, `seat`, `complete`, ...) on one reservation."""
+    return Call("POST", f"/api/v1/reservations/{reservation_id}/{action}/", body, token, tag or action)
+
+
+def walk_in_call(n: int, token: str, *, party_size: int = 2, tag: str = "walk_in") -> Call:
+    body = {"party_size": party_size, "guest": {"name": f"Walk-in {n}"}}
+    return Call("POST", "/api/v1/restaurants/samna/walk-ins/", body, token, tag)
+
+
+def waitlist_seat_call(entry_id: int, token: str, *, tag: str = "waitlist_seat") -> Call:
+    return Call("POST", f"/api/v1/waitlist/{entry_id}/seat/", None, token, tag)
+
+
+def assert_no_server_errors(answers: Sequence[Answer], server: LiveServer) -> None:
+    broken = [a for a in answers if a.status == 0 or a.status >= 500]
+    assert not broken, f"server errors or no answer: {broken[:3]} (all: {tally(answers)})\n{server.log_tail()}"
+
+
 # --- what the database says -------------------------------------------------------------------------
 
 ACTIVE = ("booked", "confirmed", "arrived", "seated")
@@ -286,6 +313,48 @@ def double_booked_tables() -> list[tuple[str, int, int]]:
     with connection.cursor() as cursor:
         cursor.execute(DOUBLE_BOOKED_SQL)
         return cursor.fetchall()
+
+
+def double_booked_between(channel_a: str, channel_b: str) -> list[tuple[str, int, int]]:
+    """The double bookings that pair a reservation made on `channel_a` with one made on `channel_b`."""
+    pairs = double_booked_tables()
+    ids = {r for _, a, b in pairs for r in (a, b)}
+    channel = dict(Reservation.objects.filter(pk__in=ids).values_list("pk", "channel"))
+    return [
+        (table, a, b) for table, a, b in pairs if {channel[a], channel[b]} == {channel_a, channel_b}
+    ]
+
+
+def live_tables(reservation_id: int) -> list[str]:
+    """The tables a reservation holds now (assignments not released), by name."""
+    return sorted(
+        ReservationTable.objects.filter(reservation_id=reservation_id, released=False).values_list(
+            "table__name", flat=True
+        )
+    )
+
+
+@contextmanager
+def overlap_constraint_dropped() -> Iterator[None]:
+    """For a control run: the book without its last line of defence, restored afterwards.
+
+    Restoring needs a book without overlaps, so every table assignment the run made is deleted first
+    (the test's rows are flushed after it anyway).
+    """
+    from reservations.services.booking import TABLE_OVERLAP_CONSTRAINT
+
+    migration = importlib.import_module("reservations.migrations.0002_table_overlap_exclusion")
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE reservations_reservationtable DROP CONSTRAINT {TABLE_OVERLAP_CONSTRAINT}")
+    try:
+        yield
+    finally:
+        ReservationTable.objects.all().delete()
+        with connection.schema_editor() as editor:
+            migration.add_constraint(None, editor)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_constraint WHERE conname = %s", [TABLE_OVERLAP_CONSTRAINT])
+            assert cursor.fetchone()[0] == 1
 
 
 def peak_overbooked_covers(restaurant_id: int, *, with_overrides: bool = True) -> int:
@@ -340,3 +409,76 @@ def guarded_server(servers: ServerPool) -> LiveServer:
 def unguarded_server(servers: ServerPool) -> LiveServer:
     """The control: the restaurant-day lock skipped, the same widened gap."""
     return servers.get(CXHOST_UNSAFE_SKIP_BOOKING_LOCK="1", CXHOST_BOOKING_RACE_DELAY_MS=str(RACE_DELAY_MS))
+
+
+# --- the restaurant ---------------------------------------------------------------------------------
+
+# Samna's tables that seat a party of 2 (T1–T4 and T11, T12 seat 1–2; T5–T8 seat 2–4).
+TABLES_FOR_TWO = {"T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T11", "T12"}
+TURN_FOR_TWO = timedelta(minutes=90)
+
+
+@pytest.fixture
+def samna(transactional_db) -> Restaurant:
+    """The demo restaurant and its users, committed so that the server's processes see them."""
+    restaurant = demo_restaurant_reset()
+    demo_users_reset(password=DEMO_PASSWORD)
+    return restaurant
+
+
+@pytest.fixture
+def serving_now(samna) -> datetime:
+    """Samna re-timed to be seating right now, whenever the test runs: walk-ins need a service in progress.
+
+    Every day's service opened three hours before this quarter hour's slot and seats for 18 hours more
+    (past midnight where it must); the hold-back is switched off so that any hour of any weekday gives the
+    same book. Returns this quarter hour's slot (at or just before now), in Samna's zone.
+    """
+    now = timezone.now().astimezone(samna.tz)
+    slot = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    opens = slot - timedelta(hours=3)
+    for hours in ServiceHours.objects.filter(restaurant=samna):
+        hours.opens = opens.time()
+        hours.last_seating = (opens + timedelta(hours=18)).time()
+        hours.closes = (opens + timedelta(hours=19)).time()
+        hours.save()  # saving (not .update()) renews the restaurant's config token: no stale plan anywhere
+    for rule in HoldBackRule.objects.filter(restaurant=samna):
+        rule.is_active = False
+        rule.save()
+    return slot
+
+
+def next_bookable_slot(slot: datetime) -> datetime:
+    """The first slot after `slot` still comfortably ahead of the clock (a booking "for now")."""
+    ahead = slot + timedelta(minutes=15)
+    return ahead if ahead - timezone.now() > timedelta(minutes=2) else ahead + timedelta(minutes=15)
+
+
+def phone_for(n: int) -> PhoneNumber:
+    return PhoneNumber.from_string(f"+38063{2000000 + n:07d}")
+
+
+def fill_tables_for_two_since(samna: Restaurant, slot: datetime) -> list[Reservation]:
+    """Seat a party of two at every table for two, booked by phone at slots from 45 minutes before `slot`.
+
+    They were booked back then (through the real service, as of that moment), so each holds its table
+    now and frees it at its own time: 45 to 90 minutes after `slot`, staggered.
+    """
+    from django.contrib.auth import get_user_model
+
+    from reservations.services.booking import reservation_create
+    from reservations.services.guests import GuestDetails
+
+    host = get_user_model().objects.get(username="host")
+    parties = []
+    for n, quarters_before in enumerate((0, 0, 0, 1, 1, 1, 2, 2, 3, 3)):
+        start = slot - timedelta(minutes=15 * quarters_before)
+        parties.append(
+            reservation_create(
+                restaurant=samna, start=start, party_size=2, channel=Reservation.Channel.PHONE,
+                guest=GuestDetails(name=f"Earlier {n}", phone=phone_for(n)), by=host, now=start,
+            )
+        )
+    taken = {t for r in parties for t in live_tables(r.pk)}
+    assert taken == TABLES_FOR_TWO and not any(r.overbooked for r in parties)
+    return parties

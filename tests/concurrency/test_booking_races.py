@@ -10,22 +10,20 @@ checks then catch double-booked tables and a broken overbooking cap: the checks 
 
 from __future__ import annotations
 
-import importlib
 from datetime import date
 
 import pytest
-from django.db import connection
 
 from reservations.models import Reservation, ReservationTable, Table
-from reservations.services.booking import TABLE_OVERLAP_CONSTRAINT, reservation_create
-from reservations.services.demo import demo_restaurant_reset, demo_users_reset
+from reservations.services.booking import reservation_create
 from tests.conftest import DEMO_PASSWORD, at, kyiv
 
 from .conftest import (
-    Answer,
-    LiveServer,
+    TABLES_FOR_TWO,
+    assert_no_server_errors,
     booking_call,
     double_booked_tables,
+    overlap_constraint_dropped,
     peak_overbooked_covers,
     run_concurrently,
     tally,
@@ -34,20 +32,8 @@ from .conftest import (
 pytestmark = pytest.mark.postgres
 
 SLOT = "20:00"
-# Samna's tables that seat a party of 2 (T1–T4 and T11, T12 seat 1–2; T5–T8 seat 2–4).
-TABLES_FOR_TWO = {"T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T11", "T12"}
 HELD = {"T3", "T4"}  # held for walk-ins on Fridays and Saturdays 19:00–22:00
 OVERBOOKING_CAP = 4  # covers
-
-overlap_migration = importlib.import_module("reservations.migrations.0002_table_overlap_exclusion")
-
-
-@pytest.fixture
-def samna(transactional_db):
-    """The demo restaurant and its users, committed so that the server's processes see them."""
-    restaurant = demo_restaurant_reset()
-    demo_users_reset(password=DEMO_PASSWORD)
-    return restaurant
 
 
 def fill_tables(samna, day: date, count: int) -> set[str]:
@@ -63,11 +49,6 @@ def fill_tables(samna, day: date, count: int) -> set[str]:
         assert not reservation.overbooked
         taken |= set(reservation.tables.values_list("name", flat=True))
     return taken
-
-
-def assert_no_server_errors(answers: list[Answer], server: LiveServer) -> None:
-    broken = [a for a in answers if a.status == 0 or a.status >= 500]
-    assert not broken, f"server errors or no answer: {broken[:3]} (all: {tally(answers)})\n{server.log_tail()}"
 
 
 def active_tables_at_slot(samna) -> list[str]:
@@ -173,21 +154,12 @@ def test_overrides_racing_phone_bookings_on_a_full_held_slot(guarded_server, sam
 
 
 def test_control_without_lock_or_constraint_tables_are_double_booked(unguarded_server, samna, tuesday):
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE reservations_reservationtable DROP CONSTRAINT {TABLE_OVERLAP_CONSTRAINT}")
-    try:
+    with overlap_constraint_dropped():
         answers = run_concurrently(unguarded_server, [booking_call(at(tuesday, SLOT), n) for n in range(40)])
 
         won = [a for a in answers if a.status == 201]
         assert len(won) > len(TABLES_FOR_TWO), tally(answers)
         assert len(double_booked_tables()) > 0
-    finally:
-        Reservation.objects.filter(restaurant=samna).delete()
-        with connection.schema_editor() as editor:
-            overlap_migration.add_constraint(None, editor)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_constraint WHERE conname = %s", [TABLE_OVERLAP_CONSTRAINT])
-        assert cursor.fetchone()[0] == 1
 
 
 def test_control_without_lock_the_constraint_alone_keeps_tables_single(unguarded_server, samna, tuesday):
