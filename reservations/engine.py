@@ -471,8 +471,8 @@ def decide(
 
 
 def availability(plan: DayPlan, *, party_size: int, channel: str, now: datetime) -> list[Decision]:
-    """Every slot of the day's grid, decided for this party and channel."""
-    return [decide(plan, party_size=party_size, channel=channel, start=slot, now=now) for slot in plan.grid]
+    """Every slot of the day's grid, decided as a booking on this channel would be (`decide_booking`)."""
+    return [decide_booking(plan, party_size=party_size, channel=channel, start=slot, now=now) for slot in plan.grid]
 
 
 def alternatives(slots: Sequence[Decision], start: datetime, limit: int = 3) -> list[datetime]:
@@ -494,8 +494,7 @@ def booking_alternatives(
 ) -> list[datetime]:
     """The nearest starts this party could book on this channel instead of `start` — each as the book
     would really decide it (a walk-in booked for later gets a host's answer, not a held table)."""
-    slots = [decide_booking(plan, party_size=party_size, channel=channel, start=slot, now=now) for slot in plan.grid]
-    return alternatives(slots, start, limit)
+    return alternatives(availability(plan, party_size=party_size, channel=channel, now=now), start, limit)
 
 
 # --- seating a party ----------------------------------------------------------------------

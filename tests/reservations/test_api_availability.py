@@ -259,3 +259,17 @@ def test_a_booking_shows_at_once_in_availability(anon_api, samna, tuesday):
     assert slots["20:00"]["reason"] == "fully_booked"
     assert slots["17:15"]["available"] is False  # 17:15 + 3 h runs into 20:00
     assert slots["17:00"]["available"] is True
+
+
+def test_walk_in_availability_for_later_shows_the_hold_as_a_booking_would_meet_it(anon_api, host_api, samna, saturday):
+    # A walk-in booked for later is a host's booking: the held tables are not its to take, so with every
+    # other table for two taken the slot offers only an overbooking, exactly as booking it then answers.
+    fill_tables_not_held(anon_api, saturday, "20:00")
+
+    slot = slots_by_time(availability(host_api, saturday, channel="walk_in"))["20:00"]
+    booked = host_api.post(RESERVATIONS, {"start": at(saturday, "20:00"), "party_size": 2, "channel": "walk_in"},
+                           format="json")
+
+    assert booked.status_code == 201, booked.json()
+    assert (booked.json()["overbooked"], booked.json()["tables"]) == (True, [])
+    assert (slot["available"], slot["overbook"]) == (True, True)
