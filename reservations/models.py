@@ -222,8 +222,10 @@ class HoldBackRule(models.Model):
         days = self.weekdays
         if not isinstance(days, list) or not all(isinstance(d, int) and 0 <= d <= 6 for d in days):
             raise ValidationError({"weekdays": "A list of weekday numbers from 0 (Monday) to 6 (Sunday)."})
-        if self.starts and self.ends and self.starts >= self.ends:
-            raise ValidationError({"ends": "The window must end after it starts."})
+        # An end earlier than the start runs past midnight (a late service's 23:00–01:00); equal is no window.
+        if self.starts and self.ends and self.starts == self.ends:
+            raise ValidationError({"ends": "The window must end after it starts (an earlier end runs past "
+                                           "midnight)."})
 
 
 class OverbookingPolicy(models.Model):

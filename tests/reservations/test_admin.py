@@ -331,3 +331,17 @@ def test_every_admin_page_of_the_book_is_scoped():
     unscoped = [model.__name__ for model, model_admin in ours.items()
                 if not isinstance(model_admin, (ScopedAdmin, SuperuserOnlyAdmin, GuestAdmin))]
     assert unscoped == []
+
+
+def test_a_hold_across_midnight_is_accepted_and_an_empty_one_refused(samna, manager_site):
+    rule = HoldBackRule.objects.get(restaurant=samna)
+    form = {"restaurant": samna.pk, "name": rule.name, "weekdays": ["4"], "starts": "23:00:00", "ends": "01:00:00",
+            "tables": list(rule.tables.values_list("pk", flat=True)), "release_minutes_before": 60, "is_active": "on"}
+
+    across = manager_site.post(f"/admin/reservations/holdbackrule/{rule.pk}/change/", form)
+    empty = manager_site.post(f"/admin/reservations/holdbackrule/{rule.pk}/change/", {**form, "ends": "23:00:00"})
+
+    assert across.status_code == 302, across.context["adminform"].form.errors
+    assert "ends" in empty.context["adminform"].form.errors
+    saved = HoldBackRule.objects.get(pk=rule.pk)
+    assert (saved.starts.hour, saved.ends.hour) == (23, 1)

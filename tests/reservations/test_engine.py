@@ -809,6 +809,11 @@ def test_an_evening_hold_in_a_service_past_midnight_stays_on_the_evening():
     assert [(h.start, h.end) for h in plan_day(SAMNA, FRI, []).holds] == [(at(FRI, 19), at(FRI, 22))]
 
 
+def test_a_hold_across_midnight_runs_from_the_evening_into_the_night():
+    config = night_club(holds=(HoldRule(frozenset({4}), time(23), time(1), frozenset({3, 4}), 60),))
+    assert [(h.start, h.end) for h in plan_day(config, FRI, []).holds] == [(at(FRI, 23), at(SAT, 1))]
+
+
 # --- misc ------------------------------------------------------------------------------------------
 
 
