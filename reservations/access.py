@@ -59,10 +59,7 @@ def reservations_for(user) -> QuerySet[Reservation]:
 
 
 def reservation_for(user, pk: int) -> Reservation:
-    reservation = reservations_for(user).select_related("restaurant").filter(pk=pk).first()
-    if reservation is None:
-        raise NotFound(f"No reservation {pk}.")
-    return reservation
+    return _one(reservations_for(user).select_related("restaurant"), pk, "reservation")
 
 
 def waitlist_entries_for(user) -> QuerySet[WaitlistEntry]:
@@ -70,10 +67,7 @@ def waitlist_entries_for(user) -> QuerySet[WaitlistEntry]:
 
 
 def waitlist_entry_for(user, pk: int) -> WaitlistEntry:
-    entry = waitlist_entries_for(user).select_related("restaurant").filter(pk=pk).first()
-    if entry is None:
-        raise NotFound(f"No waitlist entry {pk}.")
-    return entry
+    return _one(waitlist_entries_for(user).select_related("restaurant"), pk, "waitlist entry")
 
 
 def refusals_for(user) -> QuerySet[Refusal]:
@@ -85,7 +79,12 @@ def guests_for(user) -> QuerySet[Guest]:
 
 
 def guest_for(user, pk: int) -> Guest:
-    guest = guests_for(user).filter(pk=pk).first()
-    if guest is None:
-        raise NotFound(f"No guest {pk}.")
-    return guest
+    return _one(guests_for(user), pk, "guest")
+
+
+def _one(rows: QuerySet, pk: int, what: str):
+    """The row with this id among the caller's; another restaurant's is as absent as a row that never was."""
+    row = rows.filter(pk=pk).first()
+    if row is None:
+        raise NotFound(f"No {what} {pk}.")
+    return row

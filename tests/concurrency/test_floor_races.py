@@ -169,6 +169,16 @@ def seat_moves_racing_bookings(server: LiveServer, samna, day: date) -> tuple[di
     return seat_on, run_concurrently(server, [*seats, *bookings])
 
 
+def booking_problem(answer: Answer) -> str | None:
+    """A booking in the volley either got the table it was told, or a plain `no_tables`."""
+    if answer.status == 201:
+        if live_tables(answer.body["id"]) != sorted(answer.body["tables"]):
+            return f"booking #{answer.body['id']}: told {answer.body['tables']}"
+    elif (answer.status, answer.code) != (409, "no_tables"):
+        return f"a booking answered {answer.status} {answer.code}"
+    return None
+
+
 def seat_and_booking_problems(seat_on: dict[int, str], answers: list[Answer]) -> list[str]:
     """Never a seated party and a booking on one table; every answer tells the table the book shows."""
     problems = [f"{t} holds seated #{a} and booked #{b}" for t, a, b in double_booked_between("phone", "online")]
@@ -180,11 +190,8 @@ def seat_and_booking_problems(seat_on: dict[int, str], answers: list[Answer]) ->
                     problems.append(f"#{pk} seated: told {answer.body['tables']}, holds {live_tables(pk)}")
             elif (answer.status, answer.code) != (409, "table_taken"):
                 problems.append(f"#{pk} seat answered {answer.status} {answer.code}")
-        elif answer.status == 201:
-            if live_tables(answer.body["id"]) != sorted(answer.body["tables"]):
-                problems.append(f"booking #{answer.body['id']}: told {answer.body['tables']}")
-        elif (answer.status, answer.code) != (409, "no_tables"):
-            problems.append(f"a booking answered {answer.status} {answer.code}")
+        elif problem := booking_problem(answer):
+            problems.append(problem)
     return problems
 
 
@@ -233,11 +240,8 @@ def waitlist_and_booking_problems(answers: list[Answer]) -> list[str]:
                     problems.append(f"walk-in #{seated['id']}: told {seated['tables']}")
             elif answer.status != 409 or answer.code not in NOT_SEATED:
                 problems.append(f"a waitlist seat answered {answer.status} {answer.code}")
-        elif answer.status == 201:
-            if live_tables(answer.body["id"]) != sorted(answer.body["tables"]):
-                problems.append(f"booking #{answer.body['id']}: told {answer.body['tables']}")
-        elif (answer.status, answer.code) != (409, "no_tables"):
-            problems.append(f"a booking answered {answer.status} {answer.code}")
+        elif problem := booking_problem(answer):
+            problems.append(problem)
     return problems
 
 
