@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -20,6 +21,15 @@ CODES = {
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "too_many_requests",
 }
+
+
+def unexpected_error_answer(exc: BaseException) -> tuple[int, dict, dict[str, str]] | None:
+    """(status, body, headers) for the errors that are not bugs although no view raised them on purpose."""
+    if isinstance(exc, RequestDataTooBig):
+        return 413, error_body("request_too_large", "The request body is larger than this API accepts."), {}
+    if isinstance(exc, SuspiciousOperation):
+        return 400, error_body("bad_request", "The request could not be accepted."), {}
+    return None
 
 
 def flatten_fields(detail, prefix: str = "") -> dict[str, list[str]]:
@@ -64,6 +74,10 @@ def exception_handler(exc, context) -> Response | None:
             headers["Retry-After"] = str(int(exc.wait))
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return Response(error_body(code, detail), status=exc.status_code, headers=headers)
+    answer = unexpected_error_answer(exc)
+    if answer is not None:
+        status_code, body, headers = answer
+        return Response(body, status=status_code, headers=headers)
     return None
 
 
