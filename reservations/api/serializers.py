@@ -22,6 +22,7 @@ LATEST_DATE = date(2999, 12, 31)
 OUT_OF_RANGE = f"Send a date between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}."
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class LocalDateTimeField(serializers.Field):
     """ISO 8601; without an offset it is the restaurant's local time (context["tz"])."""
 
@@ -47,6 +48,7 @@ class LocalDateTimeField(serializers.Field):
         return value
 
 
+@extend_schema_field(OpenApiTypes.DATE)
 class DateQueryField(serializers.Field):
     default_error_messages = {"invalid": "Send a date as YYYY-MM-DD.", "out_of_range": OUT_OF_RANGE}
 
