@@ -17,9 +17,10 @@ demo: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py seed_demo
 	DEBUG=1 $(PY) manage.py runserver $(HOST_PORT)
 
+# Checks run with the test settings: production's refuse to start without a SECRET_KEY.
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
-	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=cxhost.test_settings $(PY) manage.py makemigrations --check --dry-run
 
 test-sqlite: $(VENV)/.installed
 	$(PY) -m pytest

@@ -1,17 +1,28 @@
-"""GET /healthz/: is the database answering, and the broker (or are tasks run in-process)?"""
+"""GET /healthz/: is the database answering and taking writes, and the broker (or are tasks run in-process)?"""
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import JsonResponse
+
+from reservations.api.errors import DATABASE_RETRY_AFTER_SECONDS, database_read_only
+
+# A write that changes nothing: a database that refuses writes (a read-only transaction default, a hot
+# standby after a fail-over, a read-only file) refuses this too, while a bare SELECT would still pass.
+WRITE_PROBE = "UPDATE django_migrations SET app = app WHERE 1 = 0"
 
 
 def _database() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        return "ok"
     except Exception:
         return "down"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(WRITE_PROBE)
+    except DatabaseError as exc:
+        return "read_only" if database_read_only(exc) else "down"
+    return "ok"
 
 
 def _broker() -> str:
@@ -28,5 +39,6 @@ def _broker() -> str:
 
 def healthz(request):
     report = {"database": _database(), "broker": _broker()}
-    healthy = all(state in ("ok", "eager") for state in report.values())
-    return JsonResponse(report, status=200 if healthy else 503)
+    if all(state in ("ok", "eager") for state in report.values()):
+        return JsonResponse(report)
+    return JsonResponse(report, status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})

@@ -1,21 +1,33 @@
 """CX Host settings: everything comes from the environment, with safe embedded defaults.
 
-With no variable set the project runs on SQLite in the project folder and runs
-background tasks in-process; `DATABASE_URL` and `REDIS_URL` switch to
-PostgreSQL and a Celery broker.
+With no variable set but `DEBUG=1` the project runs on SQLite in the project
+folder and runs background tasks in-process; `DATABASE_URL` and `REDIS_URL`
+switch to PostgreSQL and a Celery broker. With `DEBUG` off (production) a
+`SECRET_KEY` is mandatory. The test suite uses `cxhost.test_settings`.
 """
 
 import warnings
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="cxhost-insecure-embedded-default-key-change-me-in-production")
+# Public, so only for development: anyone who knows it can forge sessions and password-reset links.
+DEVELOPMENT_SECRET_KEY = "cxhost-insecure-development-key-never-use-in-production"
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY or SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    if not DEBUG:
+        # After Zulip's get_mandatory_secret: refuse to start rather than run on a key the world knows.
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it to a long random string in production "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=1 for development."
+        )
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if DEBUG or not ALLOWED_HOSTS:
     # localhost is always allowed in development and for the embedded demo.
@@ -44,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "cxhost.middleware.ApiTrailingSlashMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -119,7 +132,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["reservations.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "reservations.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
@@ -173,9 +186,10 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 IDEMPOTENCY_IN_FLIGHT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_SECONDS", default=60)
 # How long a booking waits for the restaurant-day lock before answering 409 book_busy.
 BOOKING_LOCK_TIMEOUT_MS = env.int("BOOKING_LOCK_TIMEOUT_MS", default=10000)
-# Test seams for the concurrency proof's control run; never set in production.
-CXHOST_UNSAFE_SKIP_BOOKING_LOCK = env.bool("CXHOST_UNSAFE_SKIP_BOOKING_LOCK", default=False)
-CXHOST_BOOKING_RACE_DELAY_MS = env.int("CXHOST_BOOKING_RACE_DELAY_MS", default=0)
+# Test seams for the concurrency proof's control run, always off here: production reads no variable that
+# could skip the booking lock or slow a booking down. Only `cxhost.test_settings` turns them on.
+CXHOST_UNSAFE_SKIP_BOOKING_LOCK = False
+CXHOST_BOOKING_RACE_DELAY_MS = 0
 
 LOGGING = {
     "version": 1,

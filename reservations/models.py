@@ -114,7 +114,8 @@ class Table(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["restaurant", "name"], name="table_unique_name"),
             models.CheckConstraint(
-                condition=models.Q(min_covers__lte=models.F("max_covers")), name="table_min_le_max"
+                condition=models.Q(min_covers__lte=models.F("max_covers")), name="table_min_le_max",
+                violation_error_message="A table's minimum covers cannot be more than its maximum.",
             ),
         ]
 
@@ -134,7 +135,8 @@ class TableCombination(models.Model):
         ordering = ["restaurant", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(min_covers__lte=models.F("max_covers")), name="combination_min_le_max"
+                condition=models.Q(min_covers__lte=models.F("max_covers")), name="combination_min_le_max",
+                violation_error_message="A combination's minimum covers cannot be more than its maximum.",
             ),
         ]
 
@@ -191,7 +193,10 @@ class TurnTime(models.Model):
     class Meta:
         ordering = ["restaurant", "min_party"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(min_party__lte=models.F("max_party")), name="turn_min_le_max"),
+            models.CheckConstraint(
+                condition=models.Q(min_party__lte=models.F("max_party")), name="turn_min_le_max",
+                violation_error_message="A turn time's smallest party cannot be larger than its largest.",
+            ),
         ]
 
     def __str__(self) -> str:

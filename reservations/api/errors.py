@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -20,6 +22,36 @@ CODES = {
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "too_many_requests",
 }
+
+
+# How long a client should wait before retrying while the database is away (a restart or a fail-over).
+DATABASE_RETRY_AFTER_SECONDS = 5
+READ_ONLY_SQLSTATE = "25006"  # PostgreSQL's read_only_sql_transaction (also a hot standby's answer)
+
+
+def database_read_only(exc: BaseException) -> bool:
+    """Did the database refuse a write because it takes none just now (PostgreSQL or SQLite)?"""
+    if not isinstance(exc, DatabaseError):
+        return False
+    return getattr(exc.__cause__, "sqlstate", None) == READ_ONLY_SQLSTATE or "readonly database" in str(exc)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Is this the database being away or refusing writes, rather than a bug of ours?"""
+    return isinstance(exc, (OperationalError, InterfaceError)) or database_read_only(exc)
+
+
+def unexpected_error_answer(exc: BaseException) -> tuple[int, dict, dict[str, str]] | None:
+    """(status, body, headers) for the errors that are not bugs although no view raised them on purpose."""
+    if isinstance(exc, RequestDataTooBig):
+        return 413, error_body("request_too_large", "The request body is larger than this API accepts."), {}
+    if isinstance(exc, SuspiciousOperation):
+        return 400, error_body("bad_request", "The request could not be accepted."), {}
+    if database_unavailable(exc):
+        body = error_body("database_unavailable", "The database is briefly unavailable; nothing was saved. "
+                          "Please try again in a few seconds.")
+        return 503, body, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+    return None
 
 
 def flatten_fields(detail, prefix: str = "") -> dict[str, list[str]]:
@@ -64,6 +96,10 @@ def exception_handler(exc, context) -> Response | None:
             headers["Retry-After"] = str(int(exc.wait))
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return Response(error_body(code, detail), status=exc.status_code, headers=headers)
+    answer = unexpected_error_answer(exc)
+    if answer is not None:
+        status_code, body, headers = answer
+        return Response(body, status=status_code, headers=headers)
     return None
 
 

@@ -15,12 +15,19 @@ from ..models import Guest, Reservation, WaitlistEntry
 from ..services.guests import GuestDetails
 
 MAX_PARTY_SIZE = 100  # beyond any restaurant's room; larger is a typo, not a party
+# The dates the book can be asked about. Far wider than any horizon, yet far enough from the calendar's
+# ends (years 1 and 9999) that a day's window, a turn time or a zone's offset never overflows a datetime.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+OUT_OF_RANGE = f"Send a date between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}."
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class LocalDateTimeField(serializers.Field):
     """ISO 8601; without an offset it is the restaurant's local time (context["tz"])."""
 
-    default_error_messages = {"invalid": "Send an ISO 8601 date and time, e.g. 2026-12-05T20:00."}
+    default_error_messages = {"invalid": "Send an ISO 8601 date and time, e.g. 2026-12-05T20:00.",
+                              "out_of_range": OUT_OF_RANGE}
 
     def to_internal_value(self, data) -> datetime:
         if not isinstance(data, str):
@@ -31,6 +38,8 @@ class LocalDateTimeField(serializers.Field):
             value = None
         if value is None:
             self.fail("invalid")
+        if not EARLIEST_DATE <= value.date() <= LATEST_DATE:
+            self.fail("out_of_range")
         if value.tzinfo is None:
             value = local_moment(value.date(), value.time(), self.context["tz"])
             if value is None:
@@ -39,8 +48,9 @@ class LocalDateTimeField(serializers.Field):
         return value
 
 
+@extend_schema_field(OpenApiTypes.DATE)
 class DateQueryField(serializers.Field):
-    default_error_messages = {"invalid": "Send a date as YYYY-MM-DD."}
+    default_error_messages = {"invalid": "Send a date as YYYY-MM-DD.", "out_of_range": OUT_OF_RANGE}
 
     def to_internal_value(self, data) -> date:
         try:
@@ -49,6 +59,8 @@ class DateQueryField(serializers.Field):
             value = None
         if value is None:
             self.fail("invalid")
+        if not EARLIEST_DATE <= value <= LATEST_DATE:
+            self.fail("out_of_range")
         return value
 
 

@@ -43,7 +43,8 @@ def request_fingerprint(body: bytes) -> str:
     """The body's SHA-256; JSON is canonicalised so spacing and key order do not matter."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # Not JSON, or nested too deeply to walk: the raw bytes identify it just as well.
         canonical = body
     return hashlib.sha256(canonical).hexdigest()
 

@@ -145,7 +145,7 @@ def live_server(**extra_env: str) -> Iterator[LiveServer]:
     env.update(
         DATABASE_URL=database_url_for_tests(),
         PUBLIC_THROTTLE_RATE="100000/min",
-        DJANGO_SETTINGS_MODULE="cxhost.settings",
+        DJANGO_SETTINGS_MODULE="cxhost.test_settings",
         CONN_MAX_AGE="0",  # no idle connection may hold the test database when pytest-django flushes it
         **extra_env,
     )

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from reservations.errors import NoTables
-from reservations.models import HoldBackRule, OverbookingPolicy, Refusal, Reservation, Table, WaitlistEntry
+from reservations.models import (
+    HoldBackRule,
+    OverbookingPolicy,
+    Refusal,
+    Reservation,
+    Table,
+    TableCombination,
+    TurnTime,
+    WaitlistEntry,
+)
 from reservations.services.booking import reservation_create
 from tests.conftest import DEMO_PASSWORD, kyiv
 from tests.factories import GuestFactory
@@ -345,3 +355,49 @@ def test_a_hold_across_midnight_is_accepted_and_an_empty_one_refused(samna, mana
     assert "ends" in empty.context["adminform"].form.errors
     saved = HoldBackRule.objects.get(pk=rule.pk)
     assert (saved.starts.hour, saved.ends.hour) == (23, 1)
+
+
+# --- covers the wrong way round -------------------------------------------------------------------------------
+
+MIN_OVER_MAX = [
+    ("table", {"name": "T99", "min_covers": 6, "max_covers": 2, "is_active": "on"},
+     "A table's minimum covers cannot be more than its maximum."),
+    ("tablecombination", {"min_covers": 8, "max_covers": 3},
+     "A combination's minimum covers cannot be more than its maximum."),
+]
+
+
+@pytest.mark.parametrize(("model", "fields", "message"), MIN_OVER_MAX, ids=[case[0] for case in MIN_OVER_MAX])
+def test_min_over_max_in_the_admin_says_so_in_words(samna, manager_site, model, fields, message):
+    data = {"restaurant": samna.pk, **fields}
+    if model == "tablecombination":
+        data["tables"] = [t.pk for t in Table.objects.filter(restaurant=samna, name__in=["T1", "T2"])]
+    before = Table.objects.count()
+
+    response = manager_site.post(f"/admin/reservations/{model}/add/", data)
+
+    assert response.status_code == 200  # the form again, with the error
+    html = response.content.decode()
+    assert message.replace("'", "&#x27;") in html
+    assert "_min_le_max" not in html and "is violated" not in html
+    assert Table.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda r: Table(restaurant=r, name="T99", min_covers=6, max_covers=2),
+         "A table's minimum covers cannot be more than its maximum."),
+        (lambda r: TableCombination(restaurant=r, min_covers=8, max_covers=3),
+         "A combination's minimum covers cannot be more than its maximum."),
+        (lambda r: TurnTime(restaurant=r, min_party=8, max_party=3, minutes=120),
+         "A turn time's smallest party cannot be larger than its largest."),
+    ],
+    ids=["table", "combination", "turn time"],
+)
+def test_every_min_over_max_rule_has_a_human_message(samna, make, message):
+    """What the admin's forms and inlines (the restaurant page's turn times) show: the model's own validation."""
+    with pytest.raises(ValidationError) as refused:
+        make(samna).full_clean()
+
+    assert refused.value.messages == [message]

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from reservations.models import Guest, Refusal, Reservation
+from reservations.models import Guest, Refusal, Reservation, WaitlistEntry
 
 from ..conftest import DEMO_PASSWORD, at
 
@@ -319,3 +319,137 @@ def test_bad_seat_bodies_are_400(manager_api, samna, tuesday, payload):
 
     assert_json_error(response, 400)
     assert Reservation.objects.get(pk=created["id"]).status == "booked"
+
+
+# --- inputs that used to reach a 500 ------------------------------------------------------------------------
+
+EXTREME_DATES = ["9999-12-31", "0001-01-01", "1999-12-31", "3000-01-01"]
+
+
+@pytest.mark.parametrize("day", EXTREME_DATES)
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("/api/v1/restaurants/samna/availability/", {"party_size": "2"}),
+        ("/api/v1/restaurants/samna/availability/", {"party_size": "2", "channel": "phone"}),
+        (RESERVATIONS, {}),
+        ("/api/v1/restaurants/samna/refusals/", {}),
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_400_naming_the_date(manager_api, samna, path, extra, day):
+    response = manager_api.get(path, {"date": day, **extra})
+
+    body = assert_json_error(response, 400)
+    assert body["code"] == "validation_error"
+    assert list(body["fields"]) == ["date"]
+
+
+def test_the_range_still_takes_any_ordinary_date(manager_api, samna):
+    """The control: the edges of the accepted range answer 200 (a closed or past day is not an error)."""
+    for day in ("2000-01-01", "2999-12-31"):
+        for path in ("/api/v1/restaurants/samna/availability/", RESERVATIONS, "/api/v1/restaurants/samna/refusals/"):
+            response = manager_api.get(path, {"date": day, "party_size": "2"})
+            assert response.status_code == 200, (path, day, response.content)
+
+
+@pytest.mark.parametrize(
+    "start", ["0001-01-01T00:00", "9999-12-31T20:00-12:00", "9999-12-31T23:59:59+14:00", "0001-01-01T00:30+05:00",
+              "1999-12-31T20:00"],
+)
+def test_starts_at_the_ends_of_the_calendar_are_400_naming_start(manager_api, anon_api, samna, tuesday,
+                                                                   nothing_booked, start):
+    for client, channel in ((manager_api, "phone"), (anon_api, "online")):
+        response = client.post(RESERVATIONS, {**good_body(tuesday, channel), "start": start}, format="json")
+
+        body = assert_json_error(response, 400)
+        assert list(body["fields"]) == ["start"], body
+
+
+def deep_brackets(levels: int = 2000) -> str:
+    return "[" * levels + "]" * levels  # 4 KB of nothing but nesting
+
+
+@pytest.fixture
+def bookings(manager_api, samna, tuesday):
+    """A booking and a waiting party, so that every JSON endpoint taking a body has something to act on."""
+    reservation = manager_api.post(RESERVATIONS, good_body(tuesday), format="json").json()
+    guest = Guest.objects.exclude(phone=None).first()
+    entry = WaitlistEntry.objects.create(restaurant=samna, party_size=2, quoted_wait_minutes=15,
+                                         created_at=timezone.now())
+    return {"reservation": reservation["id"], "guest": guest.pk, "entry": entry.pk}
+
+
+# Every endpoint that reads a JSON body.
+JSON_ENDPOINTS = [
+    ("POST", RESERVATIONS),
+    ("POST", "/api/v1/restaurants/samna/walk-ins/"),
+    ("POST", TOKEN),
+    ("POST", "/api/v1/reservations/{reservation}/seat/"),
+    ("PATCH", "/api/v1/guests/{guest}/"),
+    ("POST", "/api/v1/waitlist/{entry}/seat/"),
+]
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "deep-1"])
+@pytest.mark.parametrize(
+    "nesting", [deep_brackets(2000), '{"guest": ' * 1500 + "1" + "}" * 1500, deep_brackets(40)],
+    ids=["2000 brackets", "1500 objects", "40 brackets"],
+)
+@pytest.mark.parametrize(("method", "path"), JSON_ENDPOINTS)
+def test_deeply_nested_json_is_400_on_every_json_endpoint(manager_api, bookings, method, path, nesting,
+                                                         idempotency_key):
+    headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
+    before = Reservation.objects.count()
+
+    response = manager_api.generic(method, path.format(**bookings), nesting, content_type="application/json",
+                                   **headers)
+
+    assert assert_json_error(response, 400)["code"] == "malformed_json"
+    assert Reservation.objects.count() == before
+    assert Reservation.objects.get(pk=bookings["reservation"]).status == "booked"
+    assert WaitlistEntry.objects.get(pk=bookings["entry"]).status == "waiting"
+
+
+def test_json_nested_as_deep_as_a_real_request_is_still_read(manager_api, samna, tuesday):
+    """The control: ordinary nesting passes the depth check and books."""
+    response = manager_api.post(RESERVATIONS, {**good_body(tuesday), "override": {"reason": "regulars"}},
+                                format="json")
+
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("client_name", ["anon_api", "manager_api"])
+@pytest.mark.parametrize("idempotency_key", [None, "big-1"])
+def test_a_body_over_the_upload_limit_is_413(request, settings, samna, tuesday, nothing_booked, client_name,
+                                             idempotency_key):
+    client: APIClient = request.getfixturevalue(client_name)
+    body = json.dumps({**good_body(tuesday, "online"), "notes": "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+    headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
+
+    response = client.generic("POST", RESERVATIONS, body, content_type="application/json", **headers)
+
+    assert assert_json_error(response, 413)["code"] == "request_too_large"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_post_without_the_trailing_slash_is_served_not_redirected(manager_api, samna, tuesday, settings, debug):
+    settings.DEBUG = debug
+
+    response = manager_api.post(RESERVATIONS.rstrip("/"), good_body(tuesday), format="json")
+
+    assert response.status_code == 201, (response.status_code, response.content[:300])
+    assert response["Content-Type"].startswith("application/json")
+    assert Reservation.objects.filter(pk=response.json()["id"]).exists()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_gets_and_bad_posts_without_the_trailing_slash_answer_json(manager_api, samna, tuesday, settings, debug):
+    settings.DEBUG = debug
+
+    listing = manager_api.get(RESERVATIONS.rstrip("/"), {"date": tuesday.isoformat()})
+    bad = manager_api.post(RESERVATIONS.rstrip("/"), {"party_size": 2}, format="json")
+    nowhere = manager_api.post("/api/v1/restaurants/samna/nothing", {}, format="json")
+
+    assert listing.status_code == 200 and listing.json() == []
+    assert assert_json_error(bad, 400)["code"] == "validation_error"
+    assert assert_json_error(nowhere, 404)["code"] == "not_found"

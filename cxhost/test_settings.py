@@ -1,0 +1,17 @@
+"""Settings for the test suite and the servers it starts: production's, plus the test-only seams.
+
+pytest uses this module (pyproject.toml), and so do the live gunicorn servers of the concurrency proof.
+"""
+
+import os
+
+# Tests have no secret to protect, and must run without DEBUG (production's error handling) from a fresh clone.
+os.environ.setdefault("SECRET_KEY", "cxhost-test-suite-key-not-secret")
+
+from .settings import *  # noqa: E402,F403
+from .settings import env  # noqa: E402
+
+# The concurrency proof's control run skips the restaurant-day lock to show what it prevents, and both runs
+# widen the decide→write gap so that races really overlap.
+CXHOST_UNSAFE_SKIP_BOOKING_LOCK = env.bool("CXHOST_UNSAFE_SKIP_BOOKING_LOCK", default=False)
+CXHOST_BOOKING_RACE_DELAY_MS = env.int("CXHOST_BOOKING_RACE_DELAY_MS", default=0)
