@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
 from .errors import BookBusy
@@ -21,8 +22,9 @@ def expire_waitlists_task() -> int:
     return sum(waitlist_expire(restaurant=r, now=now) for r in Restaurant.objects.filter(pk__in=waiting))
 
 
-# A busy day lock is worth waiting for: retry with backoff; the beat sweep catches whatever still slips.
-@shared_task(autoretry_for=(BookBusy,), retry_backoff=2, retry_backoff_max=60, max_retries=5)
+# A busy day lock or a database away for a moment is worth waiting for: retry with backoff; the beat sweep
+# catches whatever still slips through.
+@shared_task(autoretry_for=(BookBusy, OperationalError), retry_backoff=2, retry_backoff_max=60, max_retries=5)
 def prepare_for_guest_task(reservation_id: int) -> bool:
     """The party's dessert and staff notes, once however often this runs (see `services.gestures`)."""
     return guest_prepare(reservation_id=reservation_id)

@@ -342,6 +342,8 @@ class CompOutput(serializers.Serializer):
     prompt = serializers.CharField(help_text="The line to say when presenting it personally.")
     start = serializers.DateTimeField(help_text="The reservation's start.")
     party_size = serializers.IntegerField()
+    reservation_status = serializers.ChoiceField(choices=Reservation.Status.choices,
+                                                 help_text="Whether the party is still coming, seated, or gone.")
     guest_name = serializers.CharField(allow_null=True)
     approved_by = serializers.CharField(allow_null=True)
     approved_at = serializers.DateTimeField(allow_null=True)
@@ -364,6 +366,7 @@ def comp_data(gesture: Gesture) -> dict:
         "prompt": gesture.prompt,
         "start": local_iso(reservation.start, tz),
         "party_size": reservation.party_size,
+        "reservation_status": reservation.status,
         "guest_name": gesture.guest.name if gesture.guest else None,
         "approved_by": gesture.approved_by.get_username() if gesture.approved_by else None,
         "approved_at": local_iso(gesture.approved_at, tz),

@@ -78,6 +78,7 @@ def test_a_booking_won_through_an_override_queues_one_dessert_with_its_reason_an
     assert {"id", "reservation", "item", "reason", "status", "cost"} <= set(dessert)
     assert dessert["reservation"] == won["id"]
     assert (dessert["item"], dessert["status"], dessert["cost"]) == ("dessert", "queued", "150.00")
+    assert (dessert["party_size"], dessert["reservation_status"]) == (2, "booked")
     assert "first visit, came with his partner" in dessert["reason"]
     assert dessert["prompt"].startswith("Present it yourself") and "from us, because" in dessert["prompt"]
 
