@@ -89,7 +89,8 @@ def test_a_booking_won_through_an_override_queues_one_dessert_with_its_reason_an
 
 
 def test_without_the_commit_nothing_is_prepared_for_the_floor(manager_api, host_api, samna, saturday, anon_api):
-    """The task is sent on commit, not before: a booking rolled back never leaves a dessert behind."""
+    """The task is sent on commit, not before: while the booking's transaction is open (never committed in this
+    test), nothing is prepared — so a booking that rolls back never leaves a dessert behind."""
     fill_tables_not_held(anon_api, saturday, "20:00")
     response = post(manager_api, booking(saturday, "20:00", channel="phone", n=40, override={"reason": "regular"}))
     assert response.status_code == 201
