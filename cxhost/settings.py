@@ -172,6 +172,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reservations.tasks.expire_waitlists_task",
         "schedule": 600.0,
     },
+    "prepare-pending-guests": {
+        "task": "reservations.tasks.prepare_pending_guests_task",
+        "schedule": 60.0,
+    },
 }
 
 SMS_BACKEND = env("SMS_BACKEND", default="console")
@@ -190,6 +194,7 @@ BOOKING_LOCK_TIMEOUT_MS = env.int("BOOKING_LOCK_TIMEOUT_MS", default=10000)
 # could skip the booking lock or slow a booking down. Only `cxhost.test_settings` turns them on.
 CXHOST_UNSAFE_SKIP_BOOKING_LOCK = False
 CXHOST_BOOKING_RACE_DELAY_MS = 0
+CXHOST_PREPARE_RACE_DELAY_MS = 0  # the same, between "prepared already?" and preparing a booking for the floor
 
 LOGGING = {
     "version": 1,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from .errors import NotFound, NotYourRestaurant
-from .models import Guest, Refusal, Reservation, Restaurant, RestaurantGroup, WaitlistEntry
+from .models import Gesture, Guest, Refusal, Reservation, Restaurant, RestaurantGroup, WaitlistEntry
 from .roles import is_staff_member
 
 
@@ -72,6 +72,15 @@ def waitlist_entry_for(user, pk: int) -> WaitlistEntry:
 
 def refusals_for(user) -> QuerySet[Refusal]:
     return Refusal.objects.filter(restaurant__in=restaurants_for(user))
+
+
+def comps_for(user) -> QuerySet[Gesture]:
+    """The complimentary gestures of the caller's restaurants."""
+    return Gesture.objects.filter(restaurant__in=restaurants_for(user))
+
+
+def comp_for(user, pk: int) -> Gesture:
+    return _one(comps_for(user).select_related("restaurant"), pk, "comp")
 
 
 def guests_for(user) -> QuerySet[Guest]:

@@ -16,6 +16,7 @@ from .models import (
     WEEKDAYS,
     Area,
     Closure,
+    Gesture,
     Guest,
     HoldBackRule,
     OverbookingPolicy,
@@ -26,12 +27,14 @@ from .models import (
     RestaurantGroup,
     ServiceHours,
     StaffMembership,
+    StaffNote,
     Table,
     TableCombination,
     TurnTime,
     WaitlistEntry,
 )
 from .services.booking import reservation_transition
+from .services.gestures import gesture_approve
 
 BY_RESTAURANT = ("restaurant", admin.RelatedOnlyFieldListFilter)  # never lists another restaurant's name
 
@@ -404,3 +407,69 @@ class WaitlistEntryAdmin(ScopedAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # parties join the waitlist at the door, through the walk-in service
+
+
+@admin.action(description="Approve the selected gestures over the service's budget")
+def approve_gestures(modeladmin, request, queryset):
+    done, failed = 0, []
+    for gesture in queryset:
+        try:
+            gesture_approve(gesture=gesture, by=request.user)
+            done += 1
+        except BookError as exc:
+            failed.append(f"#{gesture.pk}: {exc.detail}")
+    if done:
+        modeladmin.message_user(request, f"{done} gesture(s) approved.", messages.SUCCESS)
+    for line in failed:
+        modeladmin.message_user(request, line, messages.WARNING)
+
+
+@admin.register(Gesture)
+class GestureAdmin(ScopedAdmin):
+    """Gestures are queued by the booking's background task, never typed in: the admin reads and approves."""
+
+    list_display = ["id", "restaurant", "reservation_start", "item", "occasion", "status", "cost", "guest",
+                    "reason", "approved_by", "presented_by"]
+    list_filter = [BY_RESTAURANT, "status", "item", "occasion"]
+    search_fields = ["guest__name", "guest__phone", "reason"]
+    actions = [approve_gestures]
+    local_created_at = local_time("created_at", "queued at")
+    local_approved_at = local_time("approved_at", "approved at")
+    local_presented_at = local_time("presented_at", "presented at")
+    fields = ["restaurant", "reservation", "reservation_start", "guest", "item", "occasion", "reason", "prompt",
+              "status", "cost", "local_created_at", "approved_by", "local_approved_at", "presented_by",
+              "local_presented_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("restaurant", "reservation", "guest", "approved_by",
+                                                            "presented_by")
+
+    @admin.display(description="booking at", ordering="reservation__start")
+    def reservation_start(self, gesture: Gesture) -> str:
+        return f"{timezone.localtime(gesture.reservation.start, gesture.restaurant.tz):%Y-%m-%d %H:%M %Z}"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(StaffNote)
+class StaffNoteAdmin(ScopedAdmin):
+    """Notes are prepared by the booking's background task: read here, never typed in."""
+
+    list_display = ["id", "restaurant", "reservation_start", "kind", "text"]
+    list_filter = [BY_RESTAURANT, "kind"]
+    search_fields = ["text"]
+    local_created_at = local_time("created_at", "written at")
+    fields = ["restaurant", "reservation", "reservation_start", "kind", "text", "local_created_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("restaurant", "reservation")
+
+    @admin.display(description="booking at", ordering="reservation__start")
+    def reservation_start(self, note: StaffNote) -> str:
+        return f"{timezone.localtime(note.reservation.start, note.restaurant.tz):%Y-%m-%d %H:%M %Z}"
+
+    def has_add_permission(self, request) -> bool:
+        return False

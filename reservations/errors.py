@@ -115,3 +115,15 @@ class PhoneTaken(BookError):
     status = 409
     code = "phone_taken"
     default_detail = "Another guest of this restaurant group already has this phone number."
+
+
+class ManagersOnly(BookError):
+    status = 403
+    code = "managers_only"
+    default_detail = "Only a manager may do this."
+
+
+class GestureNeedsApproval(BookError):
+    status = 409
+    code = "needs_approval"
+    default_detail = "This gesture is over the service's budget: a manager must approve it before it is presented."

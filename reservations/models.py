@@ -7,6 +7,7 @@ may exist live in `reservations.engine` (pure) and `reservations.services`.
 import uuid
 import zoneinfo
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -53,6 +54,19 @@ class Restaurant(models.Model):
         default=15, validators=[MinValueValidator(5), MaxValueValidator(120)]
     )
     booking_horizon_days = models.PositiveSmallIntegerField(default=180)
+    # Gestures are exceptions, costed against a budget (PRODUCT.md point 5): beyond it a manager decides.
+    gesture_budget_per_service = models.DecimalField(
+        max_digits=9, decimal_places=2, default=Decimal("600.00"), validators=[MinValueValidator(0)],
+        help_text="What complimentary gestures may cost in one service before each further one needs a manager.",
+    )
+    dessert_cost = models.DecimalField(
+        max_digits=9, decimal_places=2, default=Decimal("150.00"), validators=[MinValueValidator(0)],
+        help_text="What a complimentary dessert costs the restaurant.",
+    )
+    gesture_pause_days = models.PositiveSmallIntegerField(
+        default=90, help_text="A guest given a dessert within this many days gets no automatic dessert: staff "
+        "see a note saying when they had one instead.",
+    )
     # Changes whenever anything the availability engine reads from the
     # configuration changes, so a cached day plan can never go stale.
     config_token = models.UUIDField(default=uuid.uuid4, editable=False)
@@ -347,10 +361,18 @@ class Reservation(models.Model):
     override_at = models.DateTimeField(null=True, blank=True)
     override_reason = models.TextField(blank=True)
     override_bypassed = models.CharField(max_length=32, choices=Bypassed.choices, blank=True)
+    # When its gestures and staff notes were prepared (`services.gestures.guest_prepare`); the beat task
+    # prepares what is still unmarked, so a booking made while the broker was down is not forgotten.
+    prepared_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["start", "id"]
-        indexes = [models.Index(fields=["restaurant", "start"], name="reservation_day_idx")]
+        indexes = [
+            models.Index(fields=["restaurant", "start"], name="reservation_day_idx"),
+            # The beat task's sweep: only bookings still waiting to be prepared are in it.
+            models.Index(fields=["end"], condition=models.Q(prepared_at__isnull=True),
+                         name="reservation_unprepared_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(start__lt=models.F("end")), name="reservation_start_before_end"),
         ]
@@ -478,3 +500,75 @@ class IdempotencyKey(models.Model):
     @property
     def in_flight(self) -> bool:
         return self.response_status is None
+
+
+class Gesture(models.Model):
+    """Something given free to a party (a dessert, first of all): queued for the floor, with why, and costed.
+
+    Exactly once per occasion: a reservation has at most one gesture of an item for an occasion, however
+    often the task that queues it runs (the unique constraint, not the task, guarantees it).
+    """
+
+    class Item(models.TextChoices):
+        DESSERT = "dessert"
+
+    class Occasion(models.TextChoices):
+        OVERRIDE = "override", "won through a manager's override"
+        WON_BACK = "won_back", "a turned-away guest won back"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        NEEDS_APPROVAL = "needs_approval"
+        PRESENTED = "presented"
+        DECLINED = "declined"
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="gestures")
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="gestures")
+    guest = models.ForeignKey(Guest, on_delete=models.SET_NULL, null=True, blank=True, related_name="gestures")
+    item = models.CharField(max_length=32, choices=Item.choices, default=Item.DESSERT)
+    occasion = models.CharField(max_length=32, choices=Occasion.choices)
+    reason = models.TextField(help_text="Why this party is given it, in the floor's words.")
+    prompt = models.CharField(max_length=300, help_text="The line to say when presenting it.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    cost = models.DecimalField(max_digits=9, decimal_places=2)
+    created_at = models.DateTimeField()
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    presented_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    presented_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reservation", "item", "occasion"], name="gesture_once_per_occasion"),
+        ]
+        indexes = [models.Index(fields=["guest", "item"], name="gesture_guest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.item} for #{self.reservation_id} ({self.status})"
+
+
+class StaffNote(models.Model):
+    """What the floor should know before a guest arrives: a first visit and its expectations, or a return."""
+
+    class Kind(models.TextChoices):
+        FIRST_VISIT = "first_visit"
+        WELCOME_BACK = "welcome_back"
+        RECENT_GESTURE = "recent_gesture"
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="staff_notes")
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="staff_notes")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    text = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["reservation", "kind"], name="staff_note_once_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for #{self.reservation_id}"

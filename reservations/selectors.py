@@ -17,6 +17,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from . import engine
 from .models import (
     Closure,
+    Gesture,
     Guest,
     HoldBackRule,
     OverbookingPolicy,
@@ -26,6 +27,7 @@ from .models import (
     Restaurant,
     RestaurantGroup,
     ServiceHours,
+    StaffNote,
     Table,
     TableCombination,
     TurnTime,
@@ -243,3 +245,52 @@ def stale_waiting_parties(restaurant: Restaurant, *, now: datetime) -> QuerySet[
     since = under_way[1].opens if under_way else now
     return WaitlistEntry.objects.filter(restaurant=restaurant, status=WaitlistEntry.Status.WAITING,
                                         created_at__lt=since)
+
+
+# --- what the floor is told --------------------------------------------------------------------------
+
+
+def last_visit(guest: Guest, *, exclude_reservation: int | None = None) -> Reservation | None:
+    """The guest's latest completed visit at any restaurant of their group, or None for a first visit."""
+    visits = Reservation.objects.filter(guest=guest, status=Reservation.Status.COMPLETED)
+    if exclude_reservation is not None:
+        visits = visits.exclude(pk=exclude_reservation)
+    return visits.select_related("restaurant").order_by("-start", "-id").first()
+
+
+# Give the task sent on commit its chance first; after this long, the sweep assumes it was never sent.
+UNPREPARED_GRACE = timedelta(seconds=30)
+
+
+def reservations_unprepared(*, now: datetime, limit: int) -> list[int]:
+    """Active bookings still ahead (or under way) whose gestures and notes were never prepared, oldest first."""
+    return list(
+        Reservation.objects.filter(prepared_at__isnull=True, end__gt=now, created_at__lte=now - UNPREPARED_GRACE,
+                                   status__in=Reservation.ACTIVE_STATUSES)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def gestures_for_day(restaurant: Restaurant, day: date) -> QuerySet[Gesture]:
+    """The gestures for the day's bookings, in the bookings' start order, with what the floor shows beside them."""
+    start, end = local_day_range(restaurant, day)
+    return (
+        Gesture.objects.filter(restaurant=restaurant, reservation__start__gte=start, reservation__start__lt=end)
+        .select_related("restaurant", "reservation", "guest", "approved_by", "presented_by")
+        .order_by("reservation__start", "reservation_id", "id")
+    )
+
+
+def staff_notes_for_day(restaurant: Restaurant, day: date) -> QuerySet[StaffNote]:
+    start, end = local_day_range(restaurant, day)
+    return (
+        StaffNote.objects.filter(restaurant=restaurant, reservation__start__gte=start, reservation__start__lt=end)
+        .select_related("restaurant", "reservation")
+        .order_by("reservation__start", "reservation_id", "kind")
+    )
+
+
+def gesture_get(pk: int) -> Gesture:
+    return Gesture.objects.select_related("restaurant", "reservation", "guest", "approved_by", "presented_by").get(
+        pk=pk)

@@ -1,7 +1,10 @@
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
+from .errors import BookBusy
 from .models import Restaurant, WaitlistEntry
+from .services.gestures import guest_prepare, guests_prepare_pending
 from .services.idempotency import idempotency_purge
 from .services.waitlist import waitlist_expire
 
@@ -17,3 +20,17 @@ def expire_waitlists_task() -> int:
     now = timezone.now()
     waiting = WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING).values("restaurant")
     return sum(waitlist_expire(restaurant=r, now=now) for r in Restaurant.objects.filter(pk__in=waiting))
+
+
+# A busy day lock or a database away for a moment is worth waiting for: retry with backoff; the beat sweep
+# catches whatever still slips through.
+@shared_task(autoretry_for=(BookBusy, OperationalError), retry_backoff=2, retry_backoff_max=60, max_retries=5)
+def prepare_for_guest_task(reservation_id: int) -> bool:
+    """The party's dessert and staff notes, once however often this runs (see `services.gestures`)."""
+    return guest_prepare(reservation_id=reservation_id)
+
+
+@shared_task
+def prepare_pending_guests_task() -> int:
+    """Bookings whose preparation task never reached a worker (the broker was down) are prepared here."""
+    return guests_prepare_pending()

@@ -11,7 +11,7 @@ from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
 from ..engine import local_moment
-from ..models import Guest, Reservation, WaitlistEntry
+from ..models import Gesture, Guest, Reservation, StaffNote, WaitlistEntry
 from ..services.guests import GuestDetails
 
 MAX_PARTY_SIZE = 100  # beyond any restaurant's room; larger is a typo, not a party
@@ -325,6 +325,74 @@ class RefusalOutput(serializers.Serializer):
     guest_name = serializers.CharField()
     guest_phone = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+class CompOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    reservation = serializers.IntegerField(help_text="The id of the party's reservation.")
+    item = serializers.ChoiceField(choices=Gesture.Item.choices)
+    reason = serializers.CharField(help_text="Why this party is given it (the override's reason, for one).")
+    status = serializers.ChoiceField(
+        choices=Gesture.Status.choices,
+        help_text="`queued` for the floor; `needs_approval` when it would take the service over its gesture "
+        "budget (a manager approves it first); then `presented` or `declined`.",
+    )
+    cost = serializers.DecimalField(max_digits=9, decimal_places=2, help_text="What it costs the restaurant.")
+    occasion = serializers.ChoiceField(choices=Gesture.Occasion.choices, help_text="What it is for (an extension).")
+    prompt = serializers.CharField(help_text="The line to say when presenting it personally.")
+    start = serializers.DateTimeField(help_text="The reservation's start.")
+    party_size = serializers.IntegerField()
+    reservation_status = serializers.ChoiceField(choices=Reservation.Status.choices,
+                                                 help_text="Whether the party is still coming, seated, or gone.")
+    guest_name = serializers.CharField(allow_null=True)
+    approved_by = serializers.CharField(allow_null=True)
+    approved_at = serializers.DateTimeField(allow_null=True)
+    presented_by = serializers.CharField(allow_null=True)
+    presented_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+def comp_data(gesture: Gesture) -> dict:
+    tz = gesture.restaurant.tz
+    reservation = gesture.reservation
+    return {
+        "id": gesture.pk,
+        "reservation": reservation.pk,
+        "item": gesture.item,
+        "reason": gesture.reason,
+        "status": gesture.status,
+        "cost": str(gesture.cost),
+        "occasion": gesture.occasion,
+        "prompt": gesture.prompt,
+        "start": local_iso(reservation.start, tz),
+        "party_size": reservation.party_size,
+        "reservation_status": reservation.status,
+        "guest_name": gesture.guest.name if gesture.guest else None,
+        "approved_by": gesture.approved_by.get_username() if gesture.approved_by else None,
+        "approved_at": local_iso(gesture.approved_at, tz),
+        "presented_by": gesture.presented_by.get_username() if gesture.presented_by else None,
+        "presented_at": local_iso(gesture.presented_at, tz),
+        "created_at": local_iso(gesture.created_at, tz),
+    }
+
+
+class StaffNoteOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    reservation = serializers.IntegerField(help_text="The id of the reservation it is about.")
+    kind = serializers.ChoiceField(
+        choices=StaffNote.Kind.choices,
+        help_text="`first_visit` (with the guest's expectations), `welcome_back` (with last visit's notes), or "
+        "`recent_gesture` (a dessert given lately: none automatically this time).",
+    )
+    text = serializers.CharField()
+    start = serializers.DateTimeField(help_text="The reservation's start.")
+    created_at = serializers.DateTimeField()
+
+
+def staff_note_data(note: StaffNote) -> dict:
+    tz = note.restaurant.tz
+    return {"id": note.pk, "reservation": note.reservation_id, "kind": note.kind, "text": note.text,
+            "start": local_iso(note.reservation.start, tz), "created_at": local_iso(note.created_at, tz)}
 
 
 class ErrorOutput(serializers.Serializer):

@@ -21,6 +21,7 @@ from ..models import IdempotencyKey, Reservation, Restaurant
 from ..roles import is_staff_member
 from ..services.auth import token_issue
 from ..services.booking import TRANSITIONS, reservation_create, reservation_transition
+from ..services.gestures import gesture_approve, gesture_present
 from ..services.guests import guest_update
 from ..services.idempotency import (
     Replay,
@@ -401,6 +402,68 @@ class RefusalsView(APIView):
              "guest_phone": str(r.guest_phone or ""), "created_at": s.local_iso(r.created_at, tz)}
             for r in refusals
         ])
+
+
+class CompsView(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        operation_id="comps", parameters=[s.DayQuery], responses={200: s.CompOutput(many=True), **ERRORS},
+        description="Complimentary gestures queued for the floor for the day's bookings (staff only), in start "
+        "order: a dessert for a booking won through a manager's override, with its reason and the line to present "
+        "it personally. Filled by a background task within seconds of the booking, once per occasion. A gesture "
+        "that would take the service over the restaurant's gesture budget is `needs_approval` until a manager "
+        "approves it; a guest given a dessert lately gets a `recent_gesture` staff note instead of another.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        restaurant = access.restaurant_for(request.user, slug)
+        day = validated(s.DayQuery, request.query_params).validated_data["date"]
+        return Response([s.comp_data(g) for g in selectors.gestures_for_day(restaurant, day)])
+
+
+class CompApproveView(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        operation_id="comp_approve", request=None,
+        responses={200: s.CompOutput, 409: OpenApiResponse(s.ErrorOutput, "invalid_transition"), **ERRORS},
+        description="A manager lets an over-budget gesture through (`needs_approval` → `queued`). From a host: "
+        "403 `managers_only`.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        gesture = gesture_approve(gesture=access.comp_for(request.user, pk), by=request.user)
+        return Response(s.comp_data(selectors.gesture_get(gesture.pk)))
+
+
+class CompPresentView(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        operation_id="comp_present", request=None,
+        responses={200: s.CompOutput, 409: OpenApiResponse(s.ErrorOutput, "needs_approval, invalid_transition"),
+                   **ERRORS},
+        description="The floor presented the gesture (`queued` → `presented`, recorded with who and when). One "
+        "still `needs_approval` is 409 `needs_approval`.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        gesture = gesture_present(gesture=access.comp_for(request.user, pk), by=request.user)
+        return Response(s.comp_data(selectors.gesture_get(gesture.pk)))
+
+
+class StaffNotesView(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        operation_id="staff_notes", parameters=[s.DayQuery], responses={200: s.StaffNoteOutput(many=True), **ERRORS},
+        description="Notes prepared for the floor before the day's guests arrive (staff only), in start order: "
+        "`first_visit` for a guest with no completed visit, with their expectations; `welcome_back` with last "
+        "visit's notes for a returning one. Filled by a background task within seconds of the booking, once per "
+        "booking and kind.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        restaurant = access.restaurant_for(request.user, slug)
+        day = validated(s.DayQuery, request.query_params).validated_data["date"]
+        return Response([s.staff_note_data(n) for n in selectors.staff_notes_for_day(restaurant, day)])
 
 
 class AuthTokenView(APIView):

@@ -29,6 +29,7 @@ from ..roles import is_manager
 from .guests import GuestDetails, guest_resolve
 from .idempotency import idempotency_settle, idempotency_settle_refusal
 from .locking import for_update, lock_book_days, require_book_lock
+from .preparation import guest_preparation_send
 
 Status = Reservation.Status
 Channel = Reservation.Channel
@@ -163,6 +164,7 @@ def reservation_create(
                 override_reason=override_reason,
                 now=now,
             )
+            guest_preparation_send(reservation)
             if idempotency is not None:
                 idempotency_settle(claim=idempotency, status=201, reservation=reservation)
             return reservation

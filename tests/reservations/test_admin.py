@@ -401,3 +401,38 @@ def test_every_min_over_max_rule_has_a_human_message(samna, make, message):
         make(samna).full_clean()
 
     assert refused.value.messages == [message]
+
+
+def test_the_admin_shows_a_managers_own_comps_and_notes_and_approves_over_budget_ones(
+    samna, steakhouse, manager_site, steak_manager_site, tuesday
+):
+    from reservations.models import Gesture, StaffNote
+    from reservations.services.gestures import gesture_offer, guest_prepare
+    from reservations.services.guests import GuestDetails
+
+    samna.gesture_budget_per_service = 0  # every gesture needs a manager
+    samna.save()
+    ours = reservation_create(restaurant=samna, start=kyiv(tuesday, "20:00"), party_size=2, channel="phone",
+                              guest=GuestDetails(name="Olena K.", phone="+380671234567"))
+    guest_prepare(reservation_id=ours.pk)
+    comp = gesture_offer(reservation=ours, occasion="won_back", reason="turned away on Friday")
+    theirs = reservation_create(restaurant=steakhouse, start=kyiv(tuesday, "20:00"), party_size=2, channel="phone",
+                                guest=GuestDetails(name="Taras", phone="+380501112233"))
+    guest_prepare(reservation_id=theirs.pk)
+    gesture_offer(reservation=theirs, occasion="won_back", reason="turned away")
+
+    comps = manager_site.get("/admin/reservations/gesture/")
+    notes = manager_site.get("/admin/reservations/staffnote/")
+    assert [g.pk for g in comps.context["cl"].result_list] == [comp.pk]
+    assert "turned away on Friday" in comps.content.decode()
+    assert [n.reservation_id for n in notes.context["cl"].result_list] == [ours.pk]
+    assert manager_site.get(f"/admin/reservations/gesture/{comp.pk}/change/").status_code == 200
+    assert manager_site.get("/admin/reservations/gesture/add/").status_code == 403  # queued by the book only
+
+    steak_manager_site.post("/admin/reservations/gesture/", {"action": "approve_gestures",
+                                                            "_selected_action": [comp.pk]})
+    assert Gesture.objects.get(pk=comp.pk).status == "needs_approval", "not through the wall"
+    manager_site.post("/admin/reservations/gesture/", {"action": "approve_gestures", "_selected_action": [comp.pk]})
+    approved = Gesture.objects.get(pk=comp.pk)
+    assert (approved.status, approved.approved_by.username) == ("queued", "manager")
+    assert StaffNote.objects.count() == 2

@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 
 from reservations.models import Guest, WaitlistEntry
 from reservations.services.booking import reservation_create
+from reservations.services.gestures import gesture_offer, guest_prepare
 from reservations.services.guests import GuestDetails
 from tests.conftest import kyiv
 
@@ -134,7 +135,7 @@ def requests(draw, path: str, method: str, operation: dict, ids: dict[str, list[
                                                           st.from_regex(r"\A[-a-zA-Z0-9_]{1,40}\Z")))
         elif name == "id":
             known = st.sampled_from(ids["waitlist" if "/waitlist/" in path else "guest" if "/guests/" in path
-                                        else "reservation"])
+                                        else "comp" if "/comps/" in path else "reservation"])
             value = str(draw(known if strict else st.one_of(known, st.integers(0, 10**25))))
         else:
             value = draw(st.sampled_from(ACTIONS) if strict
@@ -185,15 +186,20 @@ def requests(draw, path: str, method: str, operation: dict, ids: dict[str, list[
 
 @pytest.fixture
 def book(samna, staff, tuesday):
-    """Something for ids to find: a booking with a guest, a walk-in on the waitlist, and everyone's token."""
+    """Something for ids to find: a booking with a guest, its dessert and note, a walk-in on the waitlist, and
+    everyone's token."""
     reservation = reservation_create(restaurant=samna, start=kyiv(tuesday, "20:00"), party_size=2, channel="phone",
                                      guest=GuestDetails(name="Olena K.", phone="+380671234567"))
+    guest_prepare(reservation_id=reservation.pk)
+    samna.gesture_budget_per_service = 0  # over budget: approving it is possible once
+    samna.save()
+    comp = gesture_offer(reservation=reservation, occasion="won_back", reason="turned away")
     entry = WaitlistEntry.objects.create(restaurant=samna, party_size=2, quoted_wait_minutes=15,
                                          created_at=timezone.now() - timedelta(minutes=5))
     tokens = {name: Token.objects.get_or_create(user=user)[0].key for name, user in staff.items()}
     return {
         "ids": {"reservation": [reservation.pk], "guest": list(Guest.objects.values_list("pk", flat=True)),
-                "waitlist": [entry.pk]},
+                "waitlist": [entry.pk], "comp": [comp.pk]},
         "tokens": tokens,
     }
 

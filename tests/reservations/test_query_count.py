@@ -139,3 +139,47 @@ def test_the_waitlist_costs_the_same_few_queries_for_two_parties_or_eight(samna,
     assert [e["guest"]["first_visit"] for e in listed] == [False] + [True] * 7
     assert eight == two, "listing the waitlist costs no query per party"
     assert two <= 6
+
+
+def _floor_lists_queries(client, day) -> tuple[int, int, int, int]:
+    counts = []
+    for path in ("comps", "staff-notes"):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/api/v1/restaurants/samna/{path}/", {"date": day.isoformat()})
+        assert response.status_code == 200
+        counts += [len(queries), len(response.json())]
+    return tuple(counts)
+
+
+@pytest.mark.django_db
+def test_the_floors_comps_and_notes_cost_the_same_few_queries_for_two_parties_or_eight(samna, host_api, staff):
+    from reservations.services.booking import reservation_create
+    from reservations.services.gestures import gesture_offer, gesture_present, guest_prepare
+    from reservations.services.guests import GuestDetails
+
+    from ..conftest import kyiv
+
+    day = next_weekday(1)
+    samna.gesture_budget_per_service = 10_000
+    samna.save()
+
+    def party(i: int) -> None:
+        reservation = reservation_create(restaurant=samna, start=kyiv(day, f"{12 + i}:00"), party_size=2,
+                                         channel="phone", guest=GuestDetails(name=f"Guest {i}",
+                                                                             phone=f"+38067111{9100 + i}"))
+        guest_prepare(reservation_id=reservation.pk)
+        gesture = gesture_offer(reservation=reservation, occasion="won_back", reason="turned away")
+        if i % 2:  # presented ones name who presented them: loaded with the list, not per row
+            gesture_present(gesture=gesture, by=staff["host"])
+
+    for i in range(2):
+        party(i)
+    comps_two, listed_comps, notes_two, listed_notes = _floor_lists_queries(host_api, day)
+    assert (listed_comps, listed_notes) == (2, 2)
+    for i in range(2, 8):
+        party(i)
+    comps_eight, listed_comps, notes_eight, listed_notes = _floor_lists_queries(host_api, day)
+
+    assert (listed_comps, listed_notes) == (8, 8)
+    assert comps_eight == comps_two and notes_eight == notes_two, "no query per gesture or note"
+    assert comps_two <= 6 and notes_two <= 6

@@ -250,8 +250,6 @@ NOT_BUILT_YET = {
     "/api/v1/waitlist/{id}/notify/": "waitlist SMS (table_ready)",
     "/api/v1/guests/{id}/export/": "guest privacy",
     "/api/v1/guests/{id}/erase/": "guest privacy",
-    "/api/v1/restaurants/{slug}/comps/": "gestures for the kitchen",
-    "/api/v1/restaurants/{slug}/staff-notes/": "notes for the floor",
     "/api/v1/restaurants/{slug}/recovery-cases/": "service recovery",
     "/sms/inbound/": "inbound SMS",
 }

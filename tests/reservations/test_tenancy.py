@@ -15,8 +15,9 @@ import pytest
 from django.urls import URLPattern, get_resolver
 from rest_framework.test import APIClient
 
-from reservations.models import Guest, Reservation, Restaurant, WaitlistEntry
+from reservations.models import Gesture, Guest, Reservation, Restaurant, WaitlistEntry
 from reservations.services.booking import reservation_create
+from reservations.services.gestures import gesture_offer, guest_prepare
 from reservations.services.guests import GuestDetails
 from tests.conftest import DEMO_PASSWORD, _client_for, at, kyiv
 
@@ -41,6 +42,8 @@ class World:
     entry: WaitlistEntry
     guest: Guest
     day: object
+    comp: Gesture  # queued for the floor
+    over_budget: Gesture  # waiting for a manager's approval
 
 
 @pytest.fixture
@@ -51,7 +54,15 @@ def world(samna, steakhouse, staff, tuesday) -> World:
     )
     entry = WaitlistEntry.objects.create(restaurant=samna, party_size=2, quoted_wait_minutes=15,
                                          created_at=reservation.created_at)
-    return World(samna, reservation, entry, reservation.guest, tuesday)
+    guest_prepare(reservation_id=reservation.pk)  # a first_visit note
+    samna.gesture_budget_per_service = samna.dessert_cost  # room for one dessert in the service
+    samna.save()
+    comp = gesture_offer(reservation=reservation, occasion="won_back", reason="turned away last week")
+    other = reservation_create(restaurant=samna, start=kyiv(tuesday, "19:00"), party_size=2, channel="walk_in",
+                               by=staff["host"])  # no guest: the guest search still finds one
+    over_budget = gesture_offer(reservation=other, occasion="won_back", reason="turned away yesterday")
+    assert (comp.status, over_budget.status) == ("queued", "needs_approval")
+    return World(samna, reservation, entry, reservation.guest, tuesday, comp, over_budget)
 
 
 def client(who: str, staff) -> APIClient:
@@ -88,6 +99,14 @@ def search_result(response, w: World, who: str) -> None:
     assert found == ([w.guest.pk] if who in OWN else []), "a search never returns another group's guests"
 
 
+def the_days_comps(response, w: World, who: str) -> None:
+    assert [c["id"] for c in response.json()] == [w.comp.pk, w.over_budget.pk]
+
+
+def the_days_notes(response, w: World, who: str) -> None:
+    assert [(n["reservation"], n["kind"]) for n in response.json()] == [(w.reservation.pk, "first_visit")]
+
+
 def anonymous_echo(response, w: World, who: str) -> None:
     guest = response.json()["guest"]
     if who in OWN:
@@ -116,6 +135,13 @@ ROWS = [
     Row("waitlist", "get", lambda api, w: api.get("/api/v1/restaurants/samna/waitlist/"), STAFF_BOOK),
     Row("refusals", "get", lambda api, w: api.get(
         "/api/v1/restaurants/samna/refusals/", {"date": w.day.isoformat()}), STAFF_BOOK),
+    Row("comps", "get", lambda api, w: api.get(
+        "/api/v1/restaurants/samna/comps/", {"date": w.day.isoformat()}), STAFF_BOOK, sees=the_days_comps),
+    Row("staff-notes", "get", lambda api, w: api.get(
+        "/api/v1/restaurants/samna/staff-notes/", {"date": w.day.isoformat()}), STAFF_BOOK, sees=the_days_notes),
+    Row("comp-approve", "post", lambda api, w: api.post(f"/api/v1/comps/{w.over_budget.pk}/approve/"),
+        {**STAFF_ROW, "host": 403}),
+    Row("comp-present", "post", lambda api, w: api.post(f"/api/v1/comps/{w.comp.pk}/present/"), STAFF_ROW),
     Row("reservation", "get", lambda api, w: api.get(f"/api/v1/reservations/{w.reservation.pk}/"), STAFF_ROW),
     Row("reservation-action", "post", lambda api, w: api.post(
         f"/api/v1/reservations/{w.reservation.pk}/confirm/", format="json"), STAFF_ROW),
@@ -139,7 +165,11 @@ CASES = [(row, who) for row in ROWS for who in USERS]
 @pytest.mark.parametrize(("row", "who"), CASES,
                          ids=[f"{r.method}-{r.name}-{i}-{who}" for i, r in enumerate(ROWS) for who in USERS])
 def test_the_wall(world, staff, row: Row, who: str):
-    before = {"reservation": world.reservation.status, "notes": world.guest.notes, "entry": world.entry.status}
+    def comps() -> list[str]:
+        return [g.status for g in Gesture.objects.filter(pk__in=[world.comp.pk, world.over_budget.pk]).order_by("pk")]
+
+    before = {"reservation": world.reservation.status, "notes": world.guest.notes, "entry": world.entry.status,
+              "comps": comps()}
 
     response = row.call(client(who, staff), world)
 
@@ -155,7 +185,7 @@ def test_the_wall(world, staff, row: Row, who: str):
         world.guest.refresh_from_db()
         world.entry.refresh_from_db()
         assert before == {"reservation": world.reservation.status, "notes": world.guest.notes,
-                          "entry": world.entry.status}
+                          "entry": world.entry.status, "comps": comps()}
         if response.status_code == 404:
             assert str(world.guest.name) not in str(body) and PHONE not in str(body)
     elif response.status_code < 400 and row.sees is not None:
