@@ -115,3 +115,9 @@ class PhoneTaken(BookError):
     status = 409
     code = "phone_taken"
     default_detail = "Another guest of this restaurant group already has this phone number."
+
+
+class NoSmsNumber(BookError):
+    status = 409
+    code = "no_sms_number"
+    default_detail = "This party left no phone number we may text (none given, or they opted out): tell them in person."

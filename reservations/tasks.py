@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from .models import Restaurant, WaitlistEntry
 from .services.idempotency import idempotency_purge
+from .services.messaging import RetryLater, reminders_queue, sms_redispatch, sms_send, thank_yous_queue
 from .services.waitlist import waitlist_expire
 
 
@@ -17,3 +18,27 @@ def expire_waitlists_task() -> int:
     now = timezone.now()
     waiting = WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING).values("restaurant")
     return sum(waitlist_expire(restaurant=r, now=now) for r in Restaurant.objects.filter(pk__in=waiting))
+
+
+@shared_task(bind=True, max_retries=None)
+def send_sms_task(self, message_id: int) -> str:
+    """One outbox message: sent once however often this runs; a provider error retries with backoff."""
+    try:
+        return sms_send(message_id=message_id)
+    except RetryLater as later:
+        raise self.retry(countdown=later.seconds) from None
+
+
+@shared_task
+def dispatch_pending_sms_task() -> int:
+    return sms_redispatch()
+
+
+@shared_task
+def queue_reminders_task() -> int:
+    return reminders_queue()
+
+
+@shared_task
+def queue_thank_yous_task() -> int:
+    return thank_yous_queue()
