@@ -18,6 +18,7 @@ from .models import (
     Closure,
     Guest,
     HoldBackRule,
+    OutboundMessage,
     OverbookingPolicy,
     Refusal,
     Reservation,
@@ -32,6 +33,7 @@ from .models import (
     WaitlistEntry,
 )
 from .services.booking import reservation_transition
+from .services.messaging import message_retry
 
 BY_RESTAURANT = ("restaurant", admin.RelatedOnlyFieldListFilter)  # never lists another restaurant's name
 
@@ -404,3 +406,33 @@ class WaitlistEntryAdmin(ScopedAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # parties join the waitlist at the door, through the walk-in service
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(ScopedAdmin):
+    """Every text we sent or tried to: a failed one is listed here for staff, never silently dropped."""
+
+    list_display = ["restaurant", "kind", "to", "status", "attempts", "local_created_at", "local_sent_at",
+                    "last_error"]
+    list_filter = [BY_RESTAURANT, "status", "kind"]
+    search_fields = ["to"]
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+    local_created_at = local_time("created_at", "queued at")
+    local_sent_at = local_time("sent_at", "sent at")
+    local_failed_at = local_time("failed_at", "failed at")
+    fields = ["restaurant", "kind", "to", "body", "status", "attempts", "last_error", "provider_id", "reservation",
+              "waitlist_entry", "guest", "local_created_at", "local_sent_at", "local_failed_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False  # messages are written by the events they tell of
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the record of what a guest was told stays
+
+    @admin.action(description="Send the selected failed messages again")
+    def send_again(self, request, queryset):
+        retried = sum(message_retry(message=m) for m in queryset.filter(status=OutboundMessage.Status.FAILED))
+        self.message_user(request, f"{retried} failed message(s) queued again; others were left as they are.",
+                          messages.SUCCESS if retried else messages.WARNING)

@@ -146,6 +146,21 @@ def sms_redispatch(*, now: datetime | None = None, limit: int = 500) -> int:
     return sum(sms_dispatch(message_id=pk) for pk in overdue)
 
 
+def message_retry(*, message: OutboundMessage, now: datetime | None = None) -> bool:
+    """Staff send a failed message again (the number is fixed, the provider is back): a fresh set of attempts.
+
+    Only a failed message: a pending or sending one is on its way, a sent one has arrived.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        retried = OutboundMessage.objects.filter(pk=message.pk, status=Status.FAILED).update(
+            status=Status.PENDING, attempts=0, next_attempt_at=now, failed_at=None
+        )
+        if retried:
+            transaction.on_commit(lambda: sms_dispatch(message_id=message.pk))
+    return bool(retried)
+
+
 # --- the kinds ----------------------------------------------------------------------------------------
 
 
