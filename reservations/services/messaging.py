@@ -76,8 +76,8 @@ def sms_dispatch(*, message_id: int) -> bool:
         # retry=False: a booking must not wait on a dead broker; beat is the retry.
         send_sms_task.apply_async((message_id,), retry=False)
         return True
-    except Exception:
-        logger.warning("SMS %s not dispatched now (broker down?); beat will send it", message_id, exc_info=True)
+    except Exception as exc:
+        logger.warning("SMS %s not dispatched now (%s); beat will send it", message_id, exc)
         return False
 
 
