@@ -195,7 +195,7 @@ class StaffMembershipAdmin(SuperuserOnlyAdmin):
 @admin.register(Restaurant)
 class RestaurantAdmin(ScopedAdmin):
     restaurant_lookup = "pk"
-    list_display = ["name", "slug", "group", "time_zone", "slot_minutes", "booking_horizon_days"]
+    list_display = ["name", "slug", "group", "time_zone", "slot_minutes", "booking_horizon_days", "language"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [StaffMembershipInline, AreaInline, TableInline, ServiceHoursInline, TurnTimeInline, ClosureInline,
                OverbookingPolicyInline]
@@ -397,9 +397,10 @@ class WaitlistEntryAdmin(ScopedAdmin):
                     "local_created_at"]
     list_filter = [BY_RESTAURANT, "status"]
     fields = ["restaurant", "guest", "party_size", "status", "quoted_wait_minutes", "likely_tonight",
-              "local_created_at", "local_seated_at", "local_left_at", "reservation"]
+              "local_created_at", "local_notified_at", "local_seated_at", "local_left_at", "reservation"]
     readonly_fields = ["restaurant", "party_size", "quoted_wait_minutes", "likely_tonight", "reservation",
-                       "local_created_at", "local_seated_at", "local_left_at"]
+                       "local_created_at", "local_notified_at", "local_seated_at", "local_left_at"]
+    local_notified_at = local_time("notified_at", "told table ready at")
     local_created_at = local_time("created_at", "joined at")
     local_seated_at = local_time("seated_at", "seated at")
     local_left_at = local_time("left_at", "left at")
