@@ -299,3 +299,40 @@ def test_table_ready_is_texted_once_and_the_waitlist_shows_when(samna, host_api,
     assert told[entry.pk]["notified_at"] == first.json()["notified_at"]
     assert told[entry.pk]["notified_minutes_ago"] == 0
     assert told[no_phone.pk]["notified_at"] is None
+
+
+def test_a_message_left_sending_by_a_dead_worker_is_failed_for_staff_never_resent(
+        samna, tuesday, outbox, broker_unreachable, settings):
+    reservation = book(samna, tuesday)
+    message = OutboundMessage.objects.get(reservation=reservation)
+    # A worker claimed it and died before recording the outcome: the text may or may not have gone.
+    OutboundMessage.objects.filter(pk=message.pk).update(status="sending", attempts=1,
+                                                         claimed_at=timezone.now() - timedelta(minutes=30))
+    celery_app.conf.task_always_eager = True
+
+    assert sms_redispatch() == 0
+    message.refresh_from_db()
+    assert message.status == "failed" and "stopped while sending" in message.last_error
+    assert send_sms_task.apply((message.pk,)).get() == "skipped"
+    assert sent(outbox) == []
+
+
+def test_staff_send_a_failed_message_again_once(samna, tuesday, outbox, settings, tmp_path, manager_api):
+    real_file = settings.SMS_FILE_PATH
+    settings.SMS_FILE_PATH = str(tmp_path)  # the provider is down: every attempt fails
+    settings.SMS_MAX_ATTEMPTS = 2
+    reservation = book(samna, tuesday)
+    message = OutboundMessage.objects.get(reservation=reservation)
+    assert message.status == "failed"
+    settings.SMS_FILE_PATH = real_file  # the provider is back
+
+    manager_api.force_login(_manager())
+    page = manager_api.post("/admin/reservations/outboundmessage/", {
+        "action": "send_again", "_selected_action": [message.pk, message.pk]})
+    again = manager_api.post("/admin/reservations/outboundmessage/", {
+        "action": "send_again", "_selected_action": [message.pk]})
+
+    assert page.status_code == 302 and again.status_code == 302
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("sent", 1)
+    assert len(sent(outbox)) == 1
