@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/cxhost
 HOST_PORT ?= 127.0.0.1:8000
+# The background-work tests run a real Celery worker on this Redis (a database number of their own).
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: demo test test-sqlite test-postgres lint bench
+.PHONY: demo test test-sqlite test-postgres check-redis lint bench worker beat
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,14 +31,33 @@ test-sqlite: $(VENV)/.installed
 # loud notice locally and a failure when REQUIRE_POSTGRES is set (as in CI).
 test-postgres: $(VENV)/.installed
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.rsplit('/', 1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
-		DATABASE_URL=$(PG_URL) $(PY) -m pytest; \
+		DATABASE_URL=$(PG_URL) CXHOST_TEST_REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest; \
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
 		echo "PostgreSQL is unreachable at $(PG_URL) and REQUIRE_POSTGRES is set: failing." >&2; exit 1; \
 	else \
 		echo "!! PostgreSQL is unreachable at $(PG_URL): the PostgreSQL tests (concurrency proof) did NOT run."; \
 	fi
 
-test: lint test-sqlite test-postgres
+# The PostgreSQL pass runs a real worker on Redis (and a redis-server of its own for the fault test).
+# Unreachable is a loud notice locally and a failure when REQUIRE_REDIS is set (as in CI).
+check-redis:
+	@if $(PY) -c "import redis; redis.Redis.from_url('$(REDIS_TEST_URL)', socket_connect_timeout=3).ping()" 2>/dev/null \
+		&& command -v redis-server >/dev/null; then \
+		echo "Redis: reachable at $(REDIS_TEST_URL)"; \
+	elif [ -n "$$REQUIRE_REDIS" ]; then \
+		echo "Redis is unreachable at $(REDIS_TEST_URL) (or redis-server is not installed) and REQUIRE_REDIS is set: failing." >&2; exit 1; \
+	else \
+		echo "!! Redis is unreachable at $(REDIS_TEST_URL): the background-work tests (a real worker) will FAIL."; \
+	fi
+
+test: lint check-redis test-sqlite test-postgres
+
+# Background work against Redis (see the README): REDIS_URL=redis://127.0.0.1:6379/0 make worker / make beat
+worker:
+	$(VENV)/bin/celery -A cxhost worker --loglevel=INFO
+
+beat:
+	$(VENV)/bin/celery -A cxhost beat --loglevel=INFO --schedule /tmp/cxhost-celerybeat-schedule
 
 bench: $(VENV)/.installed
 	$(PY) bench/availability.py

@@ -162,6 +162,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing gives up on a dead broker after one quick retry (kombu's default waits several seconds): a booking
+# must not wait on Redis, and the outbox row plus beat's re-dispatch make the task's loss harmless.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {
@@ -176,6 +179,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reservations.tasks.prepare_pending_guests_task",
         "schedule": 60.0,
     },
+    # The outbox's safety net: messages whose task never reached a worker (the broker was down) go out now.
+    "dispatch-pending-sms": {
+        "task": "reservations.tasks.dispatch_pending_sms_task",
+        "schedule": 30.0,
+    },
+    "queue-sms-reminders": {
+        "task": "reservations.tasks.queue_reminders_task",
+        "schedule": 300.0,
+    },
+    "queue-sms-thank-yous": {
+        "task": "reservations.tasks.queue_thank_yous_task",
+        "schedule": 900.0,
+    },
 }
 
 SMS_BACKEND = env("SMS_BACKEND", default="console")
@@ -183,6 +199,21 @@ SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "sms.jsonl"))
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM = env("TWILIO_FROM", default="")
+# Where the Twilio SDK sends its requests: Twilio itself, or a proxy (the tests point it at a local fake).
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com").rstrip("/")
+# A reminder goes this long before the booking (never for one made inside the window).
+SMS_REMINDER_HOURS = env.int("SMS_REMINDER_HOURS", default=24)
+# The thank-you goes the morning after a completed visit, from this local hour.
+SMS_THANK_YOU_HOUR = env.int("SMS_THANK_YOU_HOUR", default=10)
+# A provider error is retried with exponential backoff (base × 2^n seconds); after the last attempt the
+# message is failed and shown to staff.
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
+SMS_RETRY_BASE_SECONDS = env.int("SMS_RETRY_BASE_SECONDS", default=30)
+# A pending message this long past its due moment lost its task (the broker was down): beat sends it again.
+SMS_REDISPATCH_AFTER_SECONDS = env.int("SMS_REDISPATCH_AFTER_SECONDS", default=20)
+# A message claimed this long ago and never settled belongs to a worker that died mid-send: it may have gone
+# out, so it is marked failed for staff rather than sent again.
+SMS_SENDING_STUCK_SECONDS = env.int("SMS_SENDING_STUCK_SECONDS", default=600)
 
 # How long an idempotency key is remembered (the contract promises at least 24 h).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)

@@ -19,6 +19,7 @@ from .models import (
     Gesture,
     Guest,
     HoldBackRule,
+    OutboundMessage,
     OverbookingPolicy,
     Refusal,
     Reservation,
@@ -35,6 +36,7 @@ from .models import (
 )
 from .services.booking import reservation_transition
 from .services.gestures import gesture_approve
+from .services.messaging import message_retry
 
 BY_RESTAURANT = ("restaurant", admin.RelatedOnlyFieldListFilter)  # never lists another restaurant's name
 
@@ -196,7 +198,7 @@ class StaffMembershipAdmin(SuperuserOnlyAdmin):
 @admin.register(Restaurant)
 class RestaurantAdmin(ScopedAdmin):
     restaurant_lookup = "pk"
-    list_display = ["name", "slug", "group", "time_zone", "slot_minutes", "booking_horizon_days"]
+    list_display = ["name", "slug", "group", "time_zone", "slot_minutes", "booking_horizon_days", "language"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [StaffMembershipInline, AreaInline, TableInline, ServiceHoursInline, TurnTimeInline, ClosureInline,
                OverbookingPolicyInline]
@@ -398,9 +400,10 @@ class WaitlistEntryAdmin(ScopedAdmin):
                     "local_created_at"]
     list_filter = [BY_RESTAURANT, "status"]
     fields = ["restaurant", "guest", "party_size", "status", "quoted_wait_minutes", "likely_tonight",
-              "local_created_at", "local_seated_at", "local_left_at", "reservation"]
+              "local_created_at", "local_notified_at", "local_seated_at", "local_left_at", "reservation"]
     readonly_fields = ["restaurant", "party_size", "quoted_wait_minutes", "likely_tonight", "reservation",
-                       "local_created_at", "local_seated_at", "local_left_at"]
+                       "local_created_at", "local_notified_at", "local_seated_at", "local_left_at"]
+    local_notified_at = local_time("notified_at", "told table ready at")
     local_created_at = local_time("created_at", "joined at")
     local_seated_at = local_time("seated_at", "seated at")
     local_left_at = local_time("left_at", "left at")
@@ -473,3 +476,33 @@ class StaffNoteAdmin(ScopedAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(ScopedAdmin):
+    """Every text we sent or tried to: a failed one is listed here for staff, never silently dropped."""
+
+    list_display = ["restaurant", "kind", "to", "status", "attempts", "local_created_at", "local_sent_at",
+                    "last_error"]
+    list_filter = [BY_RESTAURANT, "status", "kind"]
+    search_fields = ["to"]
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+    local_created_at = local_time("created_at", "queued at")
+    local_sent_at = local_time("sent_at", "sent at")
+    local_failed_at = local_time("failed_at", "failed at")
+    fields = ["restaurant", "kind", "to", "body", "status", "attempts", "last_error", "provider_id", "reservation",
+              "waitlist_entry", "guest", "local_created_at", "local_sent_at", "local_failed_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False  # messages are written by the events they tell of
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the record of what a guest was told stays
+
+    @admin.action(description="Send the selected failed messages again")
+    def send_again(self, request, queryset):
+        retried = sum(message_retry(message=m) for m in queryset.filter(status=OutboundMessage.Status.FAILED))
+        self.message_user(request, f"{retried} failed message(s) queued again; others were left as they are.",
+                          messages.SUCCESS if retried else messages.WARNING)

@@ -127,3 +127,9 @@ class GestureNeedsApproval(BookError):
     status = 409
     code = "needs_approval"
     default_detail = "This gesture is over the service's budget: a manager must approve it before it is presented."
+
+
+class NoSmsNumber(BookError):
+    status = 409
+    code = "no_sms_number"
+    default_detail = "This party left no phone number we may text (none given, or they opted out): tell them in person."

@@ -26,6 +26,9 @@ WEEKDAYS = [
 ]
 
 
+LANGUAGES = [("uk", "Ukrainian"), ("en", "English"), ("ru", "Russian")]
+
+
 def validate_time_zone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
@@ -67,6 +70,8 @@ class Restaurant(models.Model):
         default=90, help_text="A guest given a dessert within this many days gets no automatic dessert: staff "
         "see a note saying when they had one instead.",
     )
+    # The language of the texts we send its guests (a guest's own language is not known yet).
+    language = models.CharField(max_length=2, choices=LANGUAGES, default="uk")
     # Changes whenever anything the availability engine reads from the
     # configuration changes, so a cached day plan can never go stale.
     config_token = models.UUIDField(default=uuid.uuid4, editable=False)
@@ -456,6 +461,8 @@ class WaitlistEntry(models.Model):
     created_at = models.DateTimeField()
     seated_at = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
+    # When the party was texted that their table is ready (`waitlist_notify`).
+    notified_at = models.DateTimeField(null=True, blank=True)
     reservation = models.OneToOneField(
         Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="waitlist_entry"
     )
@@ -572,3 +579,64 @@ class StaffNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for #{self.reservation_id}"
+
+
+class OutboundMessage(models.Model):
+    """An SMS to a guest: the outbox row written in the event's own transaction, sent after it commits.
+
+    The row is the truth about a message: `pending` until a worker claims it
+    (`sending`, a conditional UPDATE only one worker can win), then `sent`, or
+    `failed` after the last retry — never lost, never sent twice. At most one
+    message of a kind per reservation or waitlist entry (database-enforced).
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation"
+        REMINDER = "reminder"
+        TABLE_READY = "table_ready"
+        THANK_YOU = "thank_you"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="messages")
+    guest = models.ForeignKey(Guest, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
+    waitlist_entry = models.ForeignKey(
+        WaitlistEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
+    to = PhoneNumberField()
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A pending message is (re-)dispatched from this moment: now at first, later after a provider error.
+    next_attempt_at = models.DateTimeField()
+    provider_id = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_outbox_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reservation", "kind"], condition=models.Q(reservation__isnull=False),
+                name="message_once_per_reservation_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["waitlist_entry", "kind"], condition=models.Q(waitlist_entry__isnull=False),
+                name="message_once_per_waitlist_entry_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to} ({self.status})"

@@ -6,6 +6,7 @@ from .errors import BookBusy
 from .models import Restaurant, WaitlistEntry
 from .services.gestures import guest_prepare, guests_prepare_pending
 from .services.idempotency import idempotency_purge
+from .services.messaging import RetryLater, reminders_queue, sms_redispatch, sms_send, thank_yous_queue
 from .services.waitlist import waitlist_expire
 
 
@@ -34,3 +35,31 @@ def prepare_for_guest_task(reservation_id: int) -> bool:
 def prepare_pending_guests_task() -> int:
     """Bookings whose preparation task never reached a worker (the broker was down) are prepared here."""
     return guests_prepare_pending()
+
+
+@shared_task(bind=True, max_retries=None)
+def send_sms_task(self, message_id: int) -> str:
+    """One outbox message: sent once however often this runs; a provider error retries with backoff."""
+    try:
+        return sms_send(message_id=message_id)
+    except RetryLater as later:
+        retry = self.retry(countdown=later.seconds, throw=False)
+        if self.request.is_eager:
+            # In-process (no broker), Celery's apply() runs a retry handed back to it, without the countdown.
+            return retry
+        raise retry from None
+
+
+@shared_task
+def dispatch_pending_sms_task() -> int:
+    return sms_redispatch()
+
+
+@shared_task
+def queue_reminders_task() -> int:
+    return reminders_queue()
+
+
+@shared_task
+def queue_thank_yous_task() -> int:
+    return thank_yous_queue()

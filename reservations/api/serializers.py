@@ -272,6 +272,9 @@ class WaitlistEntryOutput(serializers.Serializer):
     waiting_minutes = serializers.IntegerField()
     guest = GuestBriefOutput(allow_null=True)
     created_at = serializers.DateTimeField()
+    notified_at = serializers.DateTimeField(allow_null=True, help_text="When the party was texted that their "
+                                            "table is ready (null: not yet).")
+    notified_minutes_ago = serializers.IntegerField(allow_null=True)
 
 
 def waitlist_entry_data(entry: WaitlistEntry, position: int, now: datetime) -> dict:
@@ -288,6 +291,9 @@ def waitlist_entry_data(entry: WaitlistEntry, position: int, now: datetime) -> d
         # The waitlist selector loads first_visit with the line; a lone entry looks it up.
         "guest": guest_brief(guest, first_visit=getattr(entry, "guest_first_visit", None)) if guest else None,
         "created_at": local_iso(entry.created_at, tz),
+        "notified_at": local_iso(entry.notified_at, tz) if entry.notified_at else None,
+        "notified_minutes_ago": (int((now - entry.notified_at).total_seconds() // 60) if entry.notified_at
+                                 else None),
     }
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("comps/<int:pk>/present/", views.CompPresentView.as_view(), name="comp-present"),
     path("reservations/<int:pk>/", views.ReservationDetailView.as_view(), name="reservation"),
     path("reservations/<int:pk>/<str:action>/", views.ReservationActionView.as_view(), name="reservation-action"),
+    path("waitlist/<int:pk>/notify/", views.WaitlistNotifyView.as_view(), name="waitlist-notify"),
     path("waitlist/<int:pk>/seat/", views.WaitlistSeatView.as_view(), name="waitlist-seat"),
     path("waitlist/<int:pk>/leave/", views.WaitlistLeaveView.as_view(), name="waitlist-leave"),
     path("guests/", views.GuestsView.as_view(), name="guests"),

@@ -30,6 +30,7 @@ from ..services.idempotency import (
     idempotency_release,
     request_fingerprint,
 )
+from ..services.messaging import waitlist_notify
 from ..services.walk_ins import waitlist_leave, waitlist_positions, waitlist_seat, walk_in_arrive
 from . import serializers as s
 from .errors import error_response
@@ -335,6 +336,23 @@ class WaitlistSeatView(APIView):
         tables = validated(s.SeatInput, request.data or {}).validated_data.get("tables")
         reservation = waitlist_seat(entry=entry, by=request.user, table_names=tables)
         return Response({"status": "seated", "reservation": s.ReservationOutput(reservation).data})
+
+
+class WaitlistNotifyView(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        operation_id="waitlist_notify", request=None,
+        responses={200: s.WaitlistEntryOutput, 409: OpenApiResponse(
+            s.ErrorOutput, "no_sms_number, invalid_transition"), **ERRORS},
+        description="Text the waiting party that their table is ready (once; telling them again sends nothing "
+        "new) and record when.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        entry = waitlist_notify(entry=access.waitlist_entry_for(request.user, pk))
+        now = timezone.now()
+        position = next((p for e, p in waitlist_positions(entry.restaurant, now=now) if e.pk == entry.pk), 0)
+        return Response(s.waitlist_entry_data(entry, position, now))
 
 
 class WaitlistLeaveView(APIView):

@@ -24,11 +24,12 @@ from ..errors import (
     TableHeld,
     TableTaken,
 )
-from ..models import IdempotencyKey, Refusal, Reservation, ReservationTable, Restaurant, Table
+from ..models import IdempotencyKey, OutboundMessage, Refusal, Reservation, ReservationTable, Restaurant, Table
 from ..roles import is_manager
 from .guests import GuestDetails, guest_resolve
 from .idempotency import idempotency_settle, idempotency_settle_refusal
 from .locking import for_update, lock_book_days, require_book_lock
+from .messaging import message_queue
 from .preparation import guest_preparation_send
 
 Status = Reservation.Status
@@ -164,6 +165,10 @@ def reservation_create(
                 override_reason=override_reason,
                 now=now,
             )
+            # In the booking's own transaction: the confirmation exists exactly when the booking does.
+            if channel != Channel.WALK_IN:  # a party at the door needs no text to tell them they are in
+                message_queue(restaurant=restaurant, guest=reservation.guest,
+                              kind=OutboundMessage.Kind.CONFIRMATION, reservation=reservation, now=now)
             guest_preparation_send(reservation)
             if idempotency is not None:
                 idempotency_settle(claim=idempotency, status=201, reservation=reservation)

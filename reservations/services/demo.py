@@ -36,10 +36,10 @@ TURN_TIMES = [(1, 2, 90), (3, 4, 120), (5, 6, 150), (7, 10, 180)]
 # What a manager configures in the admin; hosts work through the desk and the API.
 MANAGER_MODELS = ["restaurant", "area", "table", "tablecombination", "servicehours", "closure", "turntime",
                   "holdbackrule", "overbookingpolicy", "reservation", "refusal", "guest", "waitlistentry", "gesture",
-                  "staffnote"]
+                  "staffnote", "outboundmessage"]
 
 
-def _fresh_restaurant(*, slug: str, name: str) -> Restaurant:
+def _fresh_restaurant(*, slug: str, name: str, language: str = "uk") -> Restaurant:
     """A new, empty restaurant in a group of its own, replacing any earlier copy and its bookings.
 
     The group, and the guests it knows, outlive the reset: they are the chain's, not the book's.
@@ -50,7 +50,7 @@ def _fresh_restaurant(*, slug: str, name: str) -> Restaurant:
         old.delete()
     group, _ = RestaurantGroup.objects.get_or_create(name=name)
     return Restaurant.objects.create(group=group, slug=slug, name=name, time_zone="Europe/Kyiv", slot_minutes=15,
-                                     booking_horizon_days=180)
+                                     booking_horizon_days=180, language=language)
 
 
 @transaction.atomic
@@ -85,7 +85,7 @@ def demo_restaurant_reset() -> Restaurant:
 @transaction.atomic
 def steakhouse_reset() -> Restaurant:
     """The Steakhouse: a second restaurant in a group of its own, with a service past midnight."""
-    steakhouse = _fresh_restaurant(slug=STEAKHOUSE_SLUG, name="The Steakhouse")
+    steakhouse = _fresh_restaurant(slug=STEAKHOUSE_SLUG, name="The Steakhouse", language="en")
     hall = Area.objects.create(restaurant=steakhouse, name="hall")
     Table.objects.bulk_create(
         Table(restaurant=steakhouse, area=hall, name=f"S{n}", min_covers=2, max_covers=4) for n in range(1, 7)

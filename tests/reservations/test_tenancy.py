@@ -53,7 +53,7 @@ def world(samna, steakhouse, staff, tuesday) -> World:
         guest=GuestDetails(name="Olena K.", phone=PHONE), by=staff["host"],
     )
     entry = WaitlistEntry.objects.create(restaurant=samna, party_size=2, quoted_wait_minutes=15,
-                                         created_at=reservation.created_at)
+                                         created_at=reservation.created_at, guest=reservation.guest)
     guest_prepare(reservation_id=reservation.pk)  # a first_visit note
     samna.gesture_budget_per_service = samna.dessert_cost  # room for one dessert in the service
     samna.save()
@@ -149,6 +149,9 @@ ROWS = [
         f"/api/v1/reservations/{w.reservation.pk}/cancel/", format="json"), STAFF_ROW),
     Row("waitlist-seat", "post", lambda api, w: api.post(f"/api/v1/waitlist/{w.entry.pk}/seat/", format="json"),
         {**STAFF_ROW, **dict.fromkeys(OWN, THROUGH_THE_WALL)}),
+    Row("waitlist-notify", "post", lambda api, w: api.post(
+        f"/api/v1/waitlist/{w.entry.pk}/notify/", format="json"),
+        {**STAFF_ROW, **dict.fromkeys(OWN, THROUGH_THE_WALL)}),
     Row("waitlist-leave", "post", lambda api, w: api.post(f"/api/v1/waitlist/{w.entry.pk}/leave/", format="json"),
         {**STAFF_ROW, **dict.fromkeys(OWN, THROUGH_THE_WALL)}),
     Row("guests", "get", lambda api, w: api.get("/api/v1/guests/", {"phone": PHONE}),
@@ -169,7 +172,7 @@ def test_the_wall(world, staff, row: Row, who: str):
         return [g.status for g in Gesture.objects.filter(pk__in=[world.comp.pk, world.over_budget.pk]).order_by("pk")]
 
     before = {"reservation": world.reservation.status, "notes": world.guest.notes, "entry": world.entry.status,
-              "comps": comps()}
+              "comps": comps(), "told": world.entry.notified_at}
 
     response = row.call(client(who, staff), world)
 
@@ -185,7 +188,7 @@ def test_the_wall(world, staff, row: Row, who: str):
         world.guest.refresh_from_db()
         world.entry.refresh_from_db()
         assert before == {"reservation": world.reservation.status, "notes": world.guest.notes,
-                          "entry": world.entry.status, "comps": comps()}
+                          "entry": world.entry.status, "comps": comps(), "told": world.entry.notified_at}
         if response.status_code == 404:
             assert str(world.guest.name) not in str(body) and PHONE not in str(body)
     elif response.status_code < 400 and row.sees is not None:

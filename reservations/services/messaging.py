@@ -1,0 +1,237 @@
+"""Outbound guest SMS through an outbox: nothing lost when the broker is down, nothing sent twice.
+
+1. `message_queue` writes the message row inside the event's own transaction (the booking's, the
+   waitlist's) and asks for `send_sms_task` only once that transaction commits.
+2. `sms_send` (the task's one line of work) claims the row with a conditional UPDATE pending → sending:
+   however many copies of the task run, at once or one after another, only one wins the claim and hands
+   the text to the backend. A provider error puts it back to pending with an exponential backoff; the
+   last attempt leaves it `failed`, for staff to see in the admin.
+3. `sms_redispatch` (beat) sends again whatever is still pending well after it was due: its task never
+   reached a worker because the broker was down when the event committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .. import engine, selectors
+from ..errors import InvalidTransition, NoSmsNumber
+from ..models import Guest, OutboundMessage, Reservation, Restaurant, WaitlistEntry
+from .sms_backends import Sms, SmsProviderError, sms_backend
+from .sms_texts import sms_text
+from .waitlist import waitlist_expire
+
+logger = logging.getLogger(__name__)
+
+Kind = OutboundMessage.Kind
+Status = OutboundMessage.Status
+
+
+def can_text(guest: Guest | None) -> bool:
+    """We text a guest who gave a phone and never said STOP."""
+    return guest is not None and bool(guest.phone) and not guest.sms_opt_out
+
+
+def message_queue(
+    *, restaurant: Restaurant, guest: Guest | None, kind: str, reservation: Reservation | None = None,
+    waitlist_entry: WaitlistEntry | None = None, now: datetime | None = None,
+) -> OutboundMessage | None:
+    """Put a `kind` message for the guest in the outbox; its task is sent when the transaction commits.
+
+    Must be called inside the event's transaction, so the message exists exactly when the event does.
+    Returns None for a guest we may not text, or when this reservation or entry already has its `kind`.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("message_queue must run inside the event's transaction")
+    if not can_text(guest):
+        return None
+    start = reservation.start.astimezone(restaurant.tz) if reservation is not None else None
+    body = sms_text(language=restaurant.language, kind=kind, restaurant_name=restaurant.name, start_local=start,
+                    party_size=reservation.party_size if reservation is not None else None)
+    try:
+        with transaction.atomic():  # a savepoint: a duplicate must not spoil the event's transaction
+            message = OutboundMessage.objects.create(
+                restaurant=restaurant, guest=guest, reservation=reservation, waitlist_entry=waitlist_entry,
+                to=guest.phone, kind=kind, body=body, next_attempt_at=now or timezone.now(),
+            )
+    except IntegrityError:
+        return None  # at most one message of a kind per reservation or entry: it is queued already
+    transaction.on_commit(lambda: sms_dispatch(message_id=message.pk))
+    return message
+
+
+def sms_dispatch(*, message_id: int) -> bool:
+    """Hand the message's task to the broker. A broker that is down loses nothing: the row is still
+    pending, and `sms_redispatch` sends it once the broker is back. Never raises: the event has committed."""
+    from ..tasks import send_sms_task
+
+    try:
+        # retry=False: a booking must not wait on a dead broker; beat is the retry.
+        send_sms_task.apply_async((message_id,), retry=False)
+        return True
+    except Exception as exc:
+        logger.warning("SMS %s not dispatched now (%s); beat will send it", message_id, exc)
+        return False
+
+
+@dataclass(frozen=True)
+class RetryLater(Exception):
+    """A provider error with attempts left: try again in `seconds`."""
+
+    seconds: int
+
+
+def retry_delay(attempts: int) -> int:
+    """Exponential backoff after the `attempts`-th failed attempt: base, 2×base, 4×base …"""
+    return settings.SMS_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+
+
+def sms_send(*, message_id: int) -> str:
+    """Send one outbox message if nobody has; return its status afterwards ("skipped" if not ours).
+
+    Raises `RetryLater` after a provider error with attempts left. Holds no transaction across the
+    provider call: each step is one UPDATE, conditional on the step before, so a worker dying mid-way
+    leaves the row `sending` (see `sms_redispatch`), never sent twice.
+    """
+    now = timezone.now()
+    claimed = OutboundMessage.objects.filter(pk=message_id, status=Status.PENDING).update(
+        status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=now
+    )
+    if not claimed:
+        return "skipped"  # sent, failed, or being sent by another worker
+    message = OutboundMessage.objects.get(pk=message_id)
+    mine = OutboundMessage.objects.filter(pk=message_id, status=Status.SENDING)
+    sms = Sms(to=str(message.to), body=message.body, kind=message.kind, reservation=message.reservation_id)
+    try:
+        provider_id = sms_backend().send(sms)
+    except Exception as exc:  # provider errors, and anything else: a message is never left hanging
+        permanent = isinstance(exc, SmsProviderError) and exc.permanent
+        error = str(exc) if isinstance(exc, SmsProviderError) else f"{type(exc).__name__}: {exc}"
+        if permanent or message.attempts >= settings.SMS_MAX_ATTEMPTS:
+            mine.update(status=Status.FAILED, failed_at=timezone.now(), last_error=error[:2000])
+            logger.error("SMS %s failed after %s attempt(s): %s", message_id, message.attempts, error)
+            return Status.FAILED
+        delay = retry_delay(message.attempts)
+        mine.update(status=Status.PENDING, next_attempt_at=timezone.now() + timedelta(seconds=delay),
+                    last_error=error[:2000])
+        raise RetryLater(delay) from exc
+    mine.update(status=Status.SENT, provider_id=provider_id[:64], sent_at=timezone.now(), last_error="")
+    return Status.SENT
+
+
+def sms_redispatch(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Beat's safety net: dispatch messages still pending well after they were due; return how many.
+
+    Also settles messages a worker claimed and never finished (it died mid-send): the text may have gone
+    out, so they are marked failed for staff to check rather than sent a second time.
+    """
+    now = now or timezone.now()
+    OutboundMessage.objects.filter(
+        status=Status.SENDING, claimed_at__lte=now - timedelta(seconds=settings.SMS_SENDING_STUCK_SECONDS)
+    ).update(status=Status.FAILED, failed_at=now,
+             last_error="The worker stopped while sending; not sent again in case it went out.")
+    overdue = list(
+        OutboundMessage.objects.filter(
+            status=Status.PENDING,
+            next_attempt_at__lte=now - timedelta(seconds=settings.SMS_REDISPATCH_AFTER_SECONDS),
+        ).order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]
+    )
+    return sum(sms_dispatch(message_id=pk) for pk in overdue)
+
+
+def message_retry(*, message: OutboundMessage, now: datetime | None = None) -> bool:
+    """Staff send a failed message again (the number is fixed, the provider is back): a fresh set of attempts.
+
+    Only a failed message: a pending or sending one is on its way, a sent one has arrived.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        retried = OutboundMessage.objects.filter(pk=message.pk, status=Status.FAILED).update(
+            status=Status.PENDING, attempts=0, next_attempt_at=now, failed_at=None
+        )
+        if retried:
+            transaction.on_commit(lambda: sms_dispatch(message_id=message.pk))
+    return bool(retried)
+
+
+# --- the kinds ----------------------------------------------------------------------------------------
+
+
+def reminders_queue(*, now: datetime | None = None) -> int:
+    """Queue the reminder of every booking starting within the next `SMS_REMINDER_HOURS`; return how many.
+
+    Never for a booking made inside that window (the confirmation just told them). Run by beat.
+    """
+    now = now or timezone.now()
+    lead = timedelta(hours=settings.SMS_REMINDER_HOURS)
+    due = (
+        Reservation.objects.filter(
+            status__in=[Reservation.Status.BOOKED, Reservation.Status.CONFIRMED],
+            start__gt=now, start__lte=now + lead, created_at__lte=F("start") - lead,
+            guest__phone__isnull=False, guest__sms_opt_out=False,
+        )
+        .exclude(messages__kind=Kind.REMINDER)
+        .select_related("restaurant", "guest")
+    )
+    queued = 0
+    for reservation in due:
+        with transaction.atomic(durable=True):
+            queued += message_queue(restaurant=reservation.restaurant, guest=reservation.guest, kind=Kind.REMINDER,
+                                    reservation=reservation, now=now) is not None
+    return queued
+
+
+def thank_yous_queue(*, now: datetime | None = None) -> int:
+    """Queue a thank-you for each visit completed the service day before, from `SMS_THANK_YOU_HOUR` local
+    time the next morning; once per visit, and not at all if that day was missed. Run by beat."""
+    now = now or timezone.now()
+    recent = (
+        Reservation.objects.filter(
+            status=Reservation.Status.COMPLETED, completed_at__gte=now - timedelta(hours=60),
+            guest__phone__isnull=False, guest__sms_opt_out=False,
+        )
+        .exclude(messages__kind=Kind.THANK_YOU)
+        .select_related("restaurant", "guest")
+    )
+    queued = 0
+    for reservation in recent:
+        restaurant = reservation.restaurant
+        local_now = now.astimezone(restaurant.tz)
+        visit_day = engine.service_day(selectors.restaurant_config(restaurant), reservation.start)
+        if local_now.date() != visit_day + timedelta(days=1) or local_now.hour < settings.SMS_THANK_YOU_HOUR:
+            continue
+        with transaction.atomic(durable=True):
+            queued += message_queue(restaurant=restaurant, guest=reservation.guest, kind=Kind.THANK_YOU,
+                                    reservation=reservation, now=now) is not None
+    return queued
+
+
+def waitlist_notify(*, entry: WaitlistEntry, now: datetime | None = None) -> WaitlistEntry:
+    """Text a waiting party that their table is ready, and record when they were told.
+
+    Once per party: telling them again sends nothing new and keeps the first moment.
+    """
+    now = now or timezone.now()
+    # Before the transaction, as for seating: a party gone with its service is not texted.
+    waitlist_expire(restaurant=entry.restaurant, now=now)
+    with transaction.atomic(durable=True):
+        # `of=("self",)`: the guest is a nullable join, and PostgreSQL cannot lock the outer side of one.
+        current = (WaitlistEntry.objects.select_for_update(of=("self",)).select_related("guest", "restaurant")
+                   .get(pk=entry.pk))
+        if current.status != WaitlistEntry.Status.WAITING:
+            raise InvalidTransition(f"This party is no longer waiting ({current.status}).")
+        if not can_text(current.guest):
+            raise NoSmsNumber()
+        if current.notified_at is None:
+            current.notified_at = now
+            current.save(update_fields=["notified_at"])
+            message_queue(restaurant=current.restaurant, guest=current.guest, kind=Kind.TABLE_READY,
+                          waitlist_entry=current, now=now)
+    return current

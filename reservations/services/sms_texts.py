@@ -1,0 +1,45 @@
+"""What our texts say, in the restaurant's language: short (one SMS segment for a usual name), warm, with
+the restaurant's name and the booking's date and time in its own zone.
+
+Cyrillic texts are sent as UCS-2, 70 characters a segment, so the Ukrainian and Russian ones are terse.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+TEXTS = {
+    "en": {
+        "confirmation": "{name}: your table for {party} is booked for {date} at {time}. We look forward to "
+                        "seeing you! Reply C to confirm, X to cancel.",
+        "reminder": "{name}: a reminder of your table for {party} on {date} at {time}. Reply C to confirm, "
+                    "X to cancel. See you soon!",
+        "table_ready": "{name}: your table is ready! Please come to the host stand. Thank you for waiting.",
+        "thank_you": "{name}: thank you for dining with us! We hope to see you again soon.",
+    },
+    "uk": {
+        "confirmation": "{name}: столик на {party}, {date} о {time}. Чекаємо! C - так, X - скасувати",
+        "reminder": "{name}: нагадуємо, {date} о {time}, столик на {party}. C - так, X - скасувати",
+        "table_ready": "{name}: ваш столик готовий! Підійдіть, будь ласка, до хостес.",
+        "thank_you": "{name}: дякуємо, що завітали! Будемо раді бачити вас знову.",
+    },
+    "ru": {
+        "confirmation": "{name}: столик на {party}, {date} в {time}. Ждём вас! C - да, X - отмена",
+        "reminder": "{name}: напоминаем, {date} в {time}, столик на {party}. C - да, X - отмена",
+        "table_ready": "{name}: ваш столик готов! Подойдите, пожалуйста, к хостес.",
+        "thank_you": "{name}: спасибо, что были у нас! Будем рады видеть вас снова.",
+    },
+}
+MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def sms_text(*, language: str, kind: str, restaurant_name: str, start_local: datetime | None = None,
+             party_size: int | None = None) -> str:
+    """The text of a `kind` message; `start_local` is already in the restaurant's zone."""
+    texts = TEXTS.get(language, TEXTS["en"])
+    date = time = ""
+    if start_local is not None:
+        date = (f"{start_local.day} {MONTHS_EN[start_local.month - 1]}" if language == "en"
+                else f"{start_local:%d.%m}")
+        time = f"{start_local:%H:%M}"
+    return texts[kind].format(name=restaurant_name, party=party_size or "", date=date, time=time)
