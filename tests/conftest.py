@@ -152,3 +152,18 @@ def kyiv(day: date, hhmm: str) -> datetime:
 
     hour, minute = map(int, hhmm.split(":"))
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo("Europe/Kyiv"))
+
+
+def forget_broker_connections(app) -> None:
+    """Drop every pooled broker connection and producer, so the next send connects where `app.conf` says.
+
+    Celery pools them on the app and kombu in a process-wide registry keyed by broker URL; a test that
+    points the app at another broker and back must forget both, or a later send reuses a closed pool.
+    """
+    import kombu.pools
+
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    kombu.pools.reset()

@@ -24,6 +24,7 @@ import pytest
 
 from cxhost.celery import app as celery_app
 from tests.concurrency.conftest import database_url_for_tests
+from tests.conftest import forget_broker_connections
 
 PROJECT = Path(__file__).resolve().parents[2]
 CELERY = PROJECT / ".venv" / "bin" / "celery"
@@ -137,18 +138,12 @@ def publishing_to(broker_url: str) -> Iterator[None]:
     conf = celery_app.conf
     saved = conf.broker_url, conf.task_always_eager
 
-    def fresh_pools() -> None:
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    fresh_pools()
+    forget_broker_connections(celery_app)
     conf.broker_url, conf.task_always_eager = broker_url, False
     try:
         yield
     finally:
-        fresh_pools()
+        forget_broker_connections(celery_app)
         conf.broker_url, conf.task_always_eager = saved
 
 

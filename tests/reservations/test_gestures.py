@@ -22,7 +22,7 @@ from reservations.services.guests import GuestDetails
 from reservations.tasks import prepare_for_guest_task, prepare_pending_guests_task
 from tests.factories import small_restaurant
 
-from ..conftest import kyiv
+from ..conftest import forget_broker_connections, kyiv
 from .test_api_reservations import booking, fill_tables_not_held, post
 
 pytestmark = pytest.mark.django_db
@@ -259,19 +259,15 @@ def broker_down():
     """Celery talking to a broker nobody listens on, as in production with Redis stopped."""
     from cxhost.celery import app
 
-    def fresh_connections() -> None:
-        # Producers are pooled per broker URL: forget the app's, so the next send connects where conf says.
-        app.amqp._producer_pool = None
-
     saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "broker_transport_options")}
     app.conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:1/0",
                     broker_transport_options={"max_retries": 1})
-    fresh_connections()
+    forget_broker_connections(app)
     try:
         yield app
     finally:
         app.conf.update(saved)
-        fresh_connections()
+        forget_broker_connections(app)
 
 
 def test_a_booking_made_while_the_broker_is_down_succeeds_and_the_beat_sweep_prepares_it(
