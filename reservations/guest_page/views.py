@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from .. import engine, selectors
 from ..access import reservation_for_guest
@@ -79,7 +79,7 @@ def _page(request: HttpRequest, reservation: Reservation, now: datetime, *, stat
     return render(request, "guest/page.html", context, status=status)
 
 
-@require_GET
+@require_safe  # GET and HEAD: link previews fetch it, and looking changes nothing
 def guest_page(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
     reservation = _booking(token, now)

@@ -93,6 +93,7 @@ def test_the_link_in_the_confirmation_opens_the_booking_in_the_guests_language(a
     assert f"{tuesday.day} " in html and "вівторок" in html  # the date as said in Ukrainian
     assert "Ваше бронювання" in html and "Заброньовано" in html
     assert "<script" not in html  # plain forms: it works without JavaScript
+    assert browser.head(page).status_code == 200  # a link preview's HEAD is answered, and changes nothing
 
 
 def test_the_reminder_carries_the_same_link(anon_api, browser, samna, tuesday, outbox):
@@ -370,3 +371,11 @@ def test_a_change_never_double_books_under_the_service(samna, tuesday):
     assert Reservation.objects.get(pk=ours.pk).start == kyiv(tuesday, "14:00")
     moved = reservation_change(reservation=ours, party_size=7, start=kyiv(tuesday, "14:30"))
     assert (moved.party_size, moved.start) == (7, kyiv(tuesday, "14:30"))
+
+
+def test_the_page_reaches_its_booking_only_through_the_access_module():
+    import inspect
+
+    from reservations.guest_page import views
+
+    assert ".objects" not in inspect.getsource(views)
