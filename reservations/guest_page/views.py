@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from .. import engine, selectors
@@ -80,6 +81,7 @@ def _page(request: HttpRequest, reservation: Reservation, now: datetime, *, stat
 
 
 @require_safe  # GET and HEAD: link previews fetch it, and looking changes nothing
+@never_cache  # one guest's booking, as it is now: no shared cache keeps it, no back button shows it stale
 def guest_page(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
     reservation = _booking(token, now)

@@ -93,6 +93,7 @@ def test_the_link_in_the_confirmation_opens_the_booking_in_the_guests_language(a
     assert f"{tuesday.day} " in html and "вівторок" in html  # the date as said in Ukrainian
     assert "Ваше бронювання" in html and "Заброньовано" in html
     assert "<script" not in html  # plain forms: it works without JavaScript
+    assert "no-store" in shown["Cache-Control"]  # a personal page: no proxy keeps a copy
     assert browser.head(page).status_code == 200  # a link preview's HEAD is answered, and changes nothing
 
 
