@@ -205,6 +205,9 @@ TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com
 SMS_REMINDER_HOURS = env.int("SMS_REMINDER_HOURS", default=24)
 # The thank-you goes the morning after a completed visit, from this local hour.
 SMS_THANK_YOU_HOUR = env.int("SMS_THANK_YOU_HOUR", default=10)
+# The guest's own page (the link in confirmations and reminders) shows a finished booking's state for this many
+# days after it ends, and then answers "no longer valid": an old SMS is not a key to anything for ever.
+GUEST_PAGE_DAYS_AFTER = env.int("GUEST_PAGE_DAYS_AFTER", default=3)
 # A provider error is retried with exponential backoff (base × 2^n seconds); after the last attempt the
 # message is failed and shown to staff.
 SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)

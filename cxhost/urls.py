@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("reservations.api.urls")),
+    path("b/", include("reservations.guest_page.urls")),
 ]
 
 handler404 = "cxhost.errors.not_found"

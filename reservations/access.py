@@ -62,6 +62,17 @@ def reservation_for(user, pk: int) -> Reservation:
     return _one(reservations_for(user).select_related("restaurant"), pk, "reservation")
 
 
+def reservation_for_guest(token: str) -> Reservation:
+    """The booking a guest's own link opens: the secret token is the whole key, for whoever holds it.
+
+    A wrong token is as absent as a booking that never was; nothing else about the guest comes with it.
+    """
+    reservation = Reservation.objects.select_related("restaurant").filter(guest_token=token).first()
+    if reservation is None:
+        raise NotFound("No such booking.")
+    return reservation
+
+
 def waitlist_entries_for(user) -> QuerySet[WaitlistEntry]:
     return WaitlistEntry.objects.filter(restaurant__in=restaurants_for(user))
 

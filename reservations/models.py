@@ -4,6 +4,7 @@ Models hold data and invariants only; the rules that decide whether a booking
 may exist live in `reservations.engine` (pure) and `reservations.services`.
 """
 
+import secrets
 import uuid
 import zoneinfo
 from datetime import timedelta
@@ -314,6 +315,14 @@ class Guest(models.Model):
         return self.name or str(self.phone or f"guest {self.pk}")
 
 
+def guest_token_new() -> str:
+    """The secret in the guest's own link (`/b/<token>/`): 72 random bits, short enough for an SMS.
+
+    Random rather than derived from the id: it says nothing about other bookings and cannot be guessed from them.
+    """
+    return secrets.token_urlsafe(9)
+
+
 class Reservation(models.Model):
     class Status(models.TextChoices):
         BOOKED = "booked"
@@ -369,6 +378,8 @@ class Reservation(models.Model):
     # When its gestures and staff notes were prepared (`services.gestures.guest_prepare`); the beat task
     # prepares what is still unmarked, so a booking made while the broker was down is not forgotten.
     prepared_at = models.DateTimeField(null=True, blank=True)
+    # The guest's own page is reached by this alone (no login): see `reservations.guest`.
+    guest_token = models.CharField(max_length=16, unique=True, default=guest_token_new, editable=False)
 
     class Meta:
         ordering = ["start", "id"]

@@ -361,3 +361,63 @@ def _seat_tables(
         reservation.override_bypassed = decision.bypassed
         changed += ["override_by", "override_at", "override_reason", "override_bypassed"]
     return changed
+
+
+# --- the guest's own change ---------------------------------------------------------------
+
+CHANGEABLE = frozenset({Status.BOOKED, Status.CONFIRMED})
+
+
+def reservation_change(
+    *, reservation: Reservation, start: datetime | None = None, party_size: int | None = None,
+    now: datetime | None = None,
+) -> Reservation:
+    """Move a booking to another time and/or party size, decided afresh as an online booking would be.
+
+    The guest's own page is an online channel whatever channel made the booking: the new seating never
+    takes a held table and never overbooks. A change that does not fit raises `NoTables` with the nearest
+    starts this party could have instead, and the booking stays exactly as it was. Its status, guest,
+    notes and messages stay; its tables are chosen again.
+    """
+    now = now or timezone.now()
+    restaurant = reservation.restaurant
+    new_start = start or reservation.start
+    new_size = party_size or reservation.party_size
+    if new_size < 1:
+        raise InvalidInput({"party_size": ["A party is at least one guest."]})
+    config = selectors.restaurant_config(restaurant)
+    new_day = engine.service_day(config, new_start)
+    problems = engine.start_problems(engine.plan_day(config, new_day, ()), new_start, now)
+    if problems:
+        raise InvalidInput({"start": [_start_problem(p, config) for p in problems]})
+    new_end = new_start + (config.turn_time(new_size) or config.longest_turn)
+
+    with transaction.atomic(durable=True):
+        # One lock call for both days: the one the booking leaves and the one it moves to.
+        lock_book_days(restaurant, {
+            service_day(restaurant, reservation.start), local_day(restaurant, reservation.start),
+            local_day(restaurant, reservation.end),
+            new_day, local_day(restaurant, new_start), local_day(restaurant, new_end),
+        })
+        current = for_update(Reservation.objects).get(pk=reservation.pk)
+        if current.status not in CHANGEABLE:
+            raise InvalidTransition(f"Cannot change a reservation that is {current.status}.")
+        if (new_start, new_size) == (current.start, current.party_size):
+            return selectors.reservation_get(current.pk)
+        # Without itself: the booking may keep its own table at a new time or size.
+        plan = selectors.day_plan(restaurant, new_day, exclude_reservation=current.pk)
+        decision = engine.decide_booking(plan, party_size=new_size, channel=Channel.ONLINE, start=new_start,
+                                         now=now)
+        if decision.available and decision.seating is not None:
+            current.start, current.end, current.party_size = decision.start, decision.end, new_size
+            current.overbooked = False
+            current.save(update_fields=["start", "end", "party_size", "overbooked", "updated_at"])
+            current.assignments.all().delete()
+            _assign_tables(current, decision.seating.tables)
+            _race_window()
+            return selectors.reservation_get(current.pk)
+        alternatives = engine.booking_alternatives(plan, party_size=new_size, channel=Channel.ONLINE,
+                                                   start=new_start, now=now)
+        refused = NoTables(list(decision.reasons) or [engine.FULLY_BOOKED],
+                           [a.astimezone(restaurant.tz) for a in alternatives])
+    raise refused

@@ -25,7 +25,7 @@ from .. import engine, selectors
 from ..errors import InvalidTransition, NoSmsNumber
 from ..models import Guest, OutboundMessage, Reservation, Restaurant, WaitlistEntry
 from .sms_backends import Sms, SmsProviderError, sms_backend
-from .sms_texts import sms_text
+from .sms_texts import guest_page_url, sms_text
 from .waitlist import waitlist_expire
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,8 @@ def message_queue(
         return None
     start = reservation.start.astimezone(restaurant.tz) if reservation is not None else None
     body = sms_text(language=restaurant.language, kind=kind, restaurant_name=restaurant.name, start_local=start,
-                    party_size=reservation.party_size if reservation is not None else None)
+                    party_size=reservation.party_size if reservation is not None else None,
+                    link=guest_page_url(reservation.guest_token) if reservation is not None else "")
     try:
         with transaction.atomic():  # a savepoint: a duplicate must not spoil the event's transaction
             message = OutboundMessage.objects.create(

@@ -2,30 +2,35 @@
 the restaurant's name and the booking's date and time in its own zone.
 
 Cyrillic texts are sent as UCS-2, 70 characters a segment, so the Ukrainian and Russian ones are terse.
+A confirmation and a reminder end with the link to the guest's own page: an English one still fits one
+segment for a usual name; a Cyrillic one takes two (67 characters each when joined) — a link needs the room.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
+
 TEXTS = {
     "en": {
-        "confirmation": "{name}: your table for {party} is booked for {date} at {time}. We look forward to "
-                        "seeing you! Reply C to confirm, X to cancel.",
+        "confirmation": "{name}: your table for {party} is booked for {date} at {time}. See you soon! Reply C "
+                        "to confirm, X to cancel, or change it: {link}",
         "reminder": "{name}: a reminder of your table for {party} on {date} at {time}. Reply C to confirm, "
-                    "X to cancel. See you soon!",
+                    "X to cancel, or change it: {link}",
         "table_ready": "{name}: your table is ready! Please come to the host stand. Thank you for waiting.",
         "thank_you": "{name}: thank you for dining with us! We hope to see you again soon.",
     },
     "uk": {
-        "confirmation": "{name}: столик на {party}, {date} о {time}. Чекаємо! C - так, X - скасувати",
-        "reminder": "{name}: нагадуємо, {date} о {time}, столик на {party}. C - так, X - скасувати",
+        "confirmation": "{name}: столик на {party}, {date} о {time}. Чекаємо! C - так, X - скасувати. "
+                        "Змінити: {link}",
+        "reminder": "{name}: нагадуємо, {date} о {time}, столик на {party}. C - так, X - скасувати. Змінити: {link}",
         "table_ready": "{name}: ваш столик готовий! Підійдіть, будь ласка, до хостес.",
         "thank_you": "{name}: дякуємо, що завітали! Будемо раді бачити вас знову.",
     },
     "ru": {
-        "confirmation": "{name}: столик на {party}, {date} в {time}. Ждём вас! C - да, X - отмена",
-        "reminder": "{name}: напоминаем, {date} в {time}, столик на {party}. C - да, X - отмена",
+        "confirmation": "{name}: столик на {party}, {date} в {time}. Ждём вас! C - да, X - отмена. Изменить: {link}",
+        "reminder": "{name}: напоминаем, {date} в {time}, столик на {party}. C - да, X - отмена. Изменить: {link}",
         "table_ready": "{name}: ваш столик готов! Подойдите, пожалуйста, к хостес.",
         "thank_you": "{name}: спасибо, что были у нас! Будем рады видеть вас снова.",
     },
@@ -34,12 +39,18 @@ MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct
 
 
 def sms_text(*, language: str, kind: str, restaurant_name: str, start_local: datetime | None = None,
-             party_size: int | None = None) -> str:
-    """The text of a `kind` message; `start_local` is already in the restaurant's zone."""
+             party_size: int | None = None, link: str = "") -> str:
+    """The text of a `kind` message; `start_local` is already in the restaurant's zone, `link` is the guest's
+    own page (`guest_page_url`), which confirmations and reminders carry."""
     texts = TEXTS.get(language, TEXTS["en"])
     date = time = ""
     if start_local is not None:
         date = (f"{start_local.day} {MONTHS_EN[start_local.month - 1]}" if language == "en"
                 else f"{start_local:%d.%m}")
         time = f"{start_local:%H:%M}"
-    return texts[kind].format(name=restaurant_name, party=party_size or "", date=date, time=time)
+    return texts[kind].format(name=restaurant_name, party=party_size or "", date=date, time=time, link=link)
+
+
+def guest_page_url(token: str) -> str:
+    """The guest's own page, short for an SMS: `PUBLIC_BASE_URL/b/<token>/`."""
+    return f"{settings.PUBLIC_BASE_URL}/b/{token}/"

@@ -265,15 +265,17 @@ def test_thank_you_the_next_morning_once(samna, tuesday, outbox):
 
 
 @pytest.mark.parametrize(("language", "words"), [("en", "booked for"), ("uk", "Чекаємо"), ("ru", "Ждём")])
-def test_texts_in_the_restaurants_language_in_one_segment(samna, tuesday, outbox, language, words):
+def test_texts_in_the_restaurants_language_short_with_the_guests_link(samna, tuesday, outbox, language, words):
     samna.language = language
     samna.save()
-    book(samna, tuesday, "20:15")
+    booking = book(samna, tuesday, "20:15")
 
     [line] = sent(outbox)
     assert words in line["body"] and "Samna" in line["body"] and "20:15" in line["body"]
-    # One SMS segment: 160 GSM characters, or 70 in UCS-2 for Cyrillic.
-    assert len(line["body"]) <= (160 if language == "en" else 70)
+    assert line["body"].endswith(f"http://127.0.0.1:8000/b/{booking.guest_token}/")
+    # One SMS segment in English (160 GSM characters); two in Cyrillic, sent as UCS-2 (67 characters each
+    # when joined): the link needs the room.
+    assert len(line["body"]) <= (160 if language == "en" else 2 * 67)
 
 
 def test_table_ready_is_texted_once_and_the_waitlist_shows_when(samna, host_api, outbox):
