@@ -3,6 +3,8 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from reservations.api.sms import SmsInboundView
+
 from .health import healthz
 
 urlpatterns = [
@@ -12,6 +14,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("reservations.api.urls")),
+    path("sms/inbound/", SmsInboundView.as_view(), name="sms-inbound"),
 ]
 
 handler404 = "cxhost.errors.not_found"
