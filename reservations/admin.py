@@ -483,17 +483,19 @@ class StaffNoteAdmin(ScopedAdmin):
 class OutboundMessageAdmin(ScopedAdmin):
     """Every text we sent or tried to: a failed one is listed here for staff, never silently dropped."""
 
-    list_display = ["restaurant", "kind", "to", "status", "attempts", "local_created_at", "local_sent_at",
-                    "last_error"]
-    list_filter = [BY_RESTAURANT, "status", "kind"]
+    list_display = ["restaurant", "kind", "to", "status", "delivery", "attempts", "local_created_at",
+                    "local_sent_at", "last_error"]
+    list_filter = [BY_RESTAURANT, "status", "delivery", "kind"]
     search_fields = ["to"]
     date_hierarchy = "created_at"
     actions = ["send_again"]
     local_created_at = local_time("created_at", "queued at")
     local_sent_at = local_time("sent_at", "sent at")
     local_failed_at = local_time("failed_at", "failed at")
-    fields = ["restaurant", "kind", "to", "body", "status", "attempts", "last_error", "provider_id", "reservation",
-              "waitlist_entry", "guest", "local_created_at", "local_sent_at", "local_failed_at"]
+    local_delivery_at = local_time("delivery_at", "delivery reported at")
+    fields = ["restaurant", "kind", "to", "body", "status", "delivery", "attempts", "last_error", "provider_id",
+              "reservation", "waitlist_entry", "guest", "local_created_at", "local_sent_at", "local_failed_at",
+              "local_delivery_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:

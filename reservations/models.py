@@ -623,8 +623,12 @@ class OutboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # A pending message is (re-)dispatched from this moment: now at first, later after a provider error.
     next_attempt_at = models.DateTimeField()
-    provider_id = models.CharField(max_length=64, blank=True)
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
     last_error = models.TextField(blank=True)
+    # What the provider said later (Twilio's status callback, `/sms/status/`): did it reach the phone?
+    delivery = models.CharField(max_length=16, choices=[("delivered", "delivered"), ("undelivered", "undelivered")],
+                                blank=True)
+    delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,5 @@
-"""Twilio's webhooks: a guest's text (`/sms/inbound/`), answered by signature, never by login.
+"""Twilio's webhooks: a guest's text (`/sms/inbound/`) and what became of ours (`/sms/status/`), answered by
+signature, never by login.
 
 Twilio signs each request with the account's auth token over the public URL and the form fields; a request
 without a valid `X-Twilio-Signature` is refused (403 JSON) before anything is read or stored. The answer to
@@ -21,9 +22,11 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from ..errors import BadTwilioSignature
 from ..services.inbound_sms import sms_receive
+from ..services.messaging import message_delivery_record
 from .serializers import ErrorOutput
 
 INBOUND_PATH = "/sms/inbound/"
+STATUS_PATH = "/sms/status/"
 
 
 class InboundSmsInput(serializers.Serializer):
@@ -66,3 +69,29 @@ class SmsInboundView(APIView):
         sms_receive(from_number=fields.get("From", ""), body=fields.get("Body", ""),
                     provider_id=fields.get("MessageSid", ""))
         return HttpResponse(str(MessagingResponse()), content_type="text/xml")
+
+
+class SmsStatusInput(serializers.Serializer):
+    MessageSid = serializers.CharField(help_text="The id Twilio gave our text when we sent it.")
+    MessageStatus = serializers.CharField(help_text="delivered, undelivered, failed (others change nothing).")
+    ErrorCode = serializers.CharField(required=False, help_text="Why it was not delivered.")
+
+
+class SmsStatusView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes = [FormParser]
+
+    @extend_schema(
+        operation_id="sms_status", auth=[], request={"application/x-www-form-urlencoded": SmsStatusInput},
+        responses={204: OpenApiResponse(description="Recorded (or nothing to record)."),
+                   403: OpenApiResponse(ErrorOutput, description="Not signed by Twilio for this deployment")},
+        description="Twilio's delivery status callback for a text we sent: marks it delivered or undelivered.",
+    )
+    def post(self, request: Request) -> HttpResponse:
+        if not signed_by_twilio(request, STATUS_PATH):
+            raise BadTwilioSignature()
+        fields = request._request.POST
+        message_delivery_record(provider_id=fields.get("MessageSid", ""), status=fields.get("MessageStatus", ""),
+                                error_code=fields.get("ErrorCode", "")[:20])
+        return HttpResponse(status=204)

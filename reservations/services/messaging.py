@@ -196,6 +196,27 @@ def message_retry(*, message: OutboundMessage, now: datetime | None = None) -> b
     return bool(retried)
 
 
+# Twilio's final MessageStatus values; the rest (queued, sending, sent …) are on the way and change nothing.
+DELIVERY = {"delivered": "delivered", "read": "delivered", "undelivered": "undelivered", "failed": "undelivered"}
+
+
+def message_delivery_record(*, provider_id: str, status: str, error_code: str = "",
+                            now: datetime | None = None) -> bool:
+    """Record what the provider says became of a text we handed it; return whether a message changed.
+
+    Callbacks arrive out of order and more than once: only a final status is kept, and once a message is
+    known delivered a late "undelivered" does not undo it. An unknown id changes nothing.
+    """
+    delivery = DELIVERY.get(status.strip().lower())
+    if not provider_id or delivery is None:
+        return False
+    messages = OutboundMessage.objects.filter(provider_id=provider_id[:64]).exclude(delivery="delivered")
+    changes = {"delivery": delivery, "delivery_at": now or timezone.now()}
+    if delivery == "undelivered":
+        changes["last_error"] = f"Not delivered to the phone (provider status {status}, error {error_code or '—'})."
+    return bool(messages.update(**changes))
+
+
 # --- the kinds ----------------------------------------------------------------------------------------
 
 

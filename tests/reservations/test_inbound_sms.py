@@ -425,3 +425,46 @@ def test_whatever_a_guest_writes_is_answered_with_twiml(samna, tuesday, outbox):
 
     probe()
     assert status_of(reservation) in ("booked", "confirmed", "cancelled")
+
+
+# --- delivery status callbacks ---------------------------------------------------------------------------
+
+
+def report(sid: str, status: str, *, error: str = "", signature: str | None = None):
+    """Twilio reports what became of a text we sent (`StatusCallback`), signed like every webhook."""
+    params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "0" * 32, "To": PHONE}
+    if error:
+        params["ErrorCode"] = error
+    if signature is None:
+        signature = twilio_signature(TOKEN, BASE + "/sms/status/", params)
+    return Client().post("/sms/status/", params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+
+def test_delivery_reports_mark_our_texts_delivered_or_not(samna, tuesday, outbox):
+    reached = book(samna, tuesday, "19:00").messages.get()
+    lost = book(samna, tuesday, "21:00", phone=OTHER_PHONE).messages.get()
+
+    for sid, status, error in [(reached.provider_id, "sent", ""), (reached.provider_id, "delivered", ""),
+                               (lost.provider_id, "undelivered", "30003"), (reached.provider_id, "sent", ""),
+                               (reached.provider_id, "failed", "30008"), ("SMunknown", "delivered", "")]:
+        assert report(sid, status, error=error).status_code == 204  # late, repeated and unknown reports too
+
+    reached.refresh_from_db()
+    lost.refresh_from_db()
+    assert (reached.status, reached.delivery) == ("sent", "delivered")  # a late failure does not undo it
+    assert (lost.status, lost.delivery) == ("sent", "undelivered")
+    assert "30003" in lost.last_error and lost.delivery_at is not None
+
+
+def test_an_unsigned_delivery_report_is_refused(samna, tuesday, outbox):
+    message = book(samna, tuesday).messages.get()
+
+    response = report(message.provider_id, "undelivered", signature="forged")
+    forged_for_inbound = report(message.provider_id, "undelivered",
+                                signature=twilio_signature(TOKEN, BASE + INBOUND, {"MessageSid": message.provider_id,
+                                                                                    "MessageStatus": "undelivered"}))
+
+    assert (response.status_code, forged_for_inbound.status_code) == (403, 403)
+    assert response.json()["code"] == "invalid_signature"
+    message.refresh_from_db()
+    assert message.delivery == ""

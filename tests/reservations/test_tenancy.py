@@ -164,6 +164,8 @@ ROWS = [
     # Only Twilio's signature opens it, never a login: the guest's "X" from anyone else cancels nothing.
     Row("sms-inbound", "post", lambda api, w: api.post(
         "/sms/inbound/", {"From": PHONE, "Body": "X"}), dict.fromkeys(USERS, 403)),
+    Row("sms-status", "post", lambda api, w: api.post(
+        "/sms/status/", {"MessageSid": "SM1", "MessageStatus": "undelivered"}), dict.fromkeys(USERS, 403)),
 ]
 CASES = [(row, who) for row in ROWS for who in USERS]
 
