@@ -127,7 +127,8 @@ def sms_receive(*, from_number: str, body: str, provider_id: str = "", now: date
         last = question or selectors.latest_message_to(phone)
         restaurant = last.restaurant if last is not None else None
         if word == STOP:
-            outcome = Outcome(Action.OPTED_OUT, "stop")
+            # Acknowledged once: a second STOP from a silent number gets silence.
+            outcome = Outcome(Action.OPTED_OUT, None if selectors.number_opted_out(phone) else "stop")
         elif word == START:
             outcome = Outcome(Action.OPTED_IN, "start")
         elif question is not None:

@@ -329,6 +329,7 @@ def test_stop_silences_the_number_in_every_group_until_start(samna, steakhouse, 
     book(steakhouse, tuesday, "20:00")
 
     assert_twiml(text(" stop "))
+    assert_twiml(text("STOP"))  # said twice, acknowledged once
 
     assert set(Guest.objects.filter(phone=PHONE).values_list("sms_opt_out", flat=True)) == {True}
     [ack] = sent(outbox, "stop_reply")
