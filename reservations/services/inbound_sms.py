@@ -109,7 +109,11 @@ def phone_e164(raw: str) -> str | None:
 def sms_receive(*, from_number: str, body: str, provider_id: str = "", now: datetime | None = None
                 ) -> InboundMessage:
     """Act on a guest's text, store it with what it did, and queue our reply. Never raises for what a guest
-    may write. The same `provider_id` twice (Twilio redelivering) is acted on once."""
+    may write. The same `provider_id` twice (Twilio redelivering) is acted on once.
+
+    A confirm or cancel runs first, in `reservation_transition`'s own durable transaction (it takes the day
+    lock); the record of the text and our reply then commit together in a second one.
+    """
     now = now or timezone.now()
     # A NUL never comes from a phone, and PostgreSQL's text cannot hold one.
     from_number, body, provider_id = (v.replace("\x00", "") for v in (from_number, body, provider_id[:64]))
