@@ -3,6 +3,8 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from reservations.api.sms import SmsInboundView, SmsStatusView
+
 from .health import healthz
 
 urlpatterns = [
@@ -13,6 +15,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("reservations.api.urls")),
     path("b/", include("reservations.guest_page.urls")),
+    path("sms/inbound/", SmsInboundView.as_view(), name="sms-inbound"),
+    path("sms/status/", SmsStatusView.as_view(), name="sms-status"),
 ]
 
 handler404 = "cxhost.errors.not_found"

@@ -19,6 +19,7 @@ from .models import (
     Gesture,
     Guest,
     HoldBackRule,
+    InboundMessage,
     OutboundMessage,
     OverbookingPolicy,
     Refusal,
@@ -482,17 +483,19 @@ class StaffNoteAdmin(ScopedAdmin):
 class OutboundMessageAdmin(ScopedAdmin):
     """Every text we sent or tried to: a failed one is listed here for staff, never silently dropped."""
 
-    list_display = ["restaurant", "kind", "to", "status", "attempts", "local_created_at", "local_sent_at",
-                    "last_error"]
-    list_filter = [BY_RESTAURANT, "status", "kind"]
+    list_display = ["restaurant", "kind", "to", "status", "delivery", "attempts", "local_created_at",
+                    "local_sent_at", "last_error"]
+    list_filter = [BY_RESTAURANT, "status", "delivery", "kind"]
     search_fields = ["to"]
     date_hierarchy = "created_at"
     actions = ["send_again"]
     local_created_at = local_time("created_at", "queued at")
     local_sent_at = local_time("sent_at", "sent at")
     local_failed_at = local_time("failed_at", "failed at")
-    fields = ["restaurant", "kind", "to", "body", "status", "attempts", "last_error", "provider_id", "reservation",
-              "waitlist_entry", "guest", "local_created_at", "local_sent_at", "local_failed_at"]
+    local_delivery_at = local_time("delivery_at", "delivery reported at")
+    fields = ["restaurant", "kind", "to", "body", "status", "delivery", "attempts", "last_error", "provider_id",
+              "reservation", "waitlist_entry", "guest", "local_created_at", "local_sent_at", "local_failed_at",
+              "local_delivery_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:
@@ -506,3 +509,44 @@ class OutboundMessageAdmin(ScopedAdmin):
         retried = sum(message_retry(message=m) for m in queryset.filter(status=OutboundMessage.Status.FAILED))
         self.message_user(request, f"{retried} failed message(s) queued again; others were left as they are.",
                           messages.SUCCESS if retried else messages.WARNING)
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ScopedAdmin):
+    """Every text a guest sent us, with what it answered and what it did. Read-only: the guest's own words."""
+
+    list_display = ["from_number", "body", "action", "restaurant", "reservation", "local_received_at"]
+    list_filter = [BY_RESTAURANT, "action"]
+    search_fields = ["from_number", "body"]
+    date_hierarchy = "received_at"
+    fields = ["from_number", "body", "action", "restaurant", "reservation", "answered", "reply", "guests_here",
+              "provider_id", "local_received_at"]
+    readonly_fields = fields
+
+    @admin.display(description="guests")
+    def guests_here(self, inbound: InboundMessage) -> str:
+        # The number's profiles in this restaurant's group only: another group's guests stay behind its wall.
+        guests = inbound.guests.all()
+        if inbound.restaurant is not None:
+            guests = guests.filter(group=inbound.restaurant.group_id)
+        return ", ".join(str(g) for g in guests) or "—"
+
+    @admin.display(description="received at", ordering="received_at")
+    def local_received_at(self, inbound: InboundMessage) -> str:
+        zone = inbound.restaurant.tz if inbound.restaurant is not None else timezone.get_current_timezone()
+        return f"{timezone.localtime(inbound.received_at, zone):%Y-%m-%d %H:%M %Z}"
+
+    def get_queryset(self, request):
+        queryset = super(ScopedAdmin, self).get_queryset(request).select_related("restaurant")
+        if request.user.is_superuser:
+            return queryset  # also texts from numbers no restaurant ever texted
+        return queryset.filter(restaurant__in=access.restaurants_for(request.user))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the record of what a guest told us stays

@@ -133,3 +133,9 @@ class NoSmsNumber(BookError):
     status = 409
     code = "no_sms_number"
     default_detail = "This party left no phone number we may text (none given, or they opted out): tell them in person."
+
+
+class BadTwilioSignature(BookError):
+    status = 403
+    code = "invalid_signature"
+    default_detail = "This request is not signed by Twilio for this deployment."

@@ -606,12 +606,18 @@ class OutboundMessage(models.Model):
         REMINDER = "reminder"
         TABLE_READY = "table_ready"
         THANK_YOU = "thank_you"
+        # Answers to what a guest texted us (`services.inbound_sms`); `stop_reply` acknowledges a STOP and is
+        # the one text an opted-out number still receives.
+        REPLY = "reply"
+        STOP_REPLY = "stop_reply"
 
     class Status(models.TextChoices):
         PENDING = "pending"
         SENDING = "sending"
         SENT = "sent"
         FAILED = "failed"
+        # The guest said STOP before it went out: never sent, and not a failure for staff to retry.
+        WITHHELD = "withheld"
 
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="messages")
     guest = models.ForeignKey(Guest, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
@@ -628,8 +634,12 @@ class OutboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # A pending message is (re-)dispatched from this moment: now at first, later after a provider error.
     next_attempt_at = models.DateTimeField()
-    provider_id = models.CharField(max_length=64, blank=True)
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
     last_error = models.TextField(blank=True)
+    # What the provider said later (Twilio's status callback, `/sms/status/`): did it reach the phone?
+    delivery = models.CharField(max_length=16, choices=[("delivered", "delivered"), ("undelivered", "undelivered")],
+                                blank=True)
+    delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -651,3 +661,56 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to} ({self.status})"
+
+
+class InboundMessage(models.Model):
+    """A text a guest sent us (Twilio's inbound webhook), what it answered and what it did.
+
+    Stored whatever it said, matched or not, so staff can see every reply. `provider_id` (Twilio's
+    MessageSid) is unique: a webhook Twilio delivers twice is acted on once.
+    """
+
+    class Action(models.TextChoices):
+        CONFIRMED = "confirmed", "confirmed the booking"
+        CANCELLED = "cancelled", "cancelled the booking"
+        ALREADY = "already", "the booking was already so"
+        OPTED_OUT = "opted_out", "opted the number out of all SMS"
+        OPTED_IN = "opted_in", "opted the number back in"
+        HELP = "help", "not understood: help sent"
+        NOTHING_TO_ANSWER = "nothing_to_answer", "no open question: help sent"
+        NOT_DONE = "not_done", "could not be done just now"
+        UNKNOWN_NUMBER = "unknown_number", "a number we never texted: no answer"
+
+    restaurant = models.ForeignKey(
+        Restaurant, on_delete=models.CASCADE, null=True, blank=True, related_name="inbound_messages",
+        help_text="The restaurant of the question it answered (or of our last text to the number).",
+    )
+    from_number = models.CharField(max_length=40, help_text="As Twilio sent it (E.164 when valid).")
+    body = models.TextField(blank=True)
+    provider_id = models.CharField(max_length=64, blank=True, help_text="Twilio's MessageSid.")
+    received_at = models.DateTimeField()
+    guests = models.ManyToManyField(Guest, blank=True, related_name="inbound_messages",
+                                    help_text="Every guest profile with this phone, in every group.")
+    answered = models.ForeignKey(
+        OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="answers",
+        help_text="The question (confirmation, reminder …) this reply answered.",
+    )
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_messages"
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    reply = models.ForeignKey(
+        OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="Our answer to it, if any.",
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["from_number", "received_at"], name="inbound_number_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["provider_id"], condition=~models.Q(provider_id=""),
+                                    name="inbound_once_per_provider_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_number}: {self.body[:30]!r} ({self.action})"

@@ -20,6 +20,8 @@ from .models import (
     Gesture,
     Guest,
     HoldBackRule,
+    InboundMessage,
+    OutboundMessage,
     OverbookingPolicy,
     Refusal,
     Reservation,
@@ -294,3 +296,40 @@ def staff_notes_for_day(restaurant: Restaurant, day: date) -> QuerySet[StaffNote
 def gesture_get(pk: int) -> Gesture:
     return Gesture.objects.select_related("restaurant", "reservation", "guest", "approved_by", "presented_by").get(
         pk=pk)
+
+
+# --- texts from guests ------------------------------------------------------------------------------------
+
+
+def number_opted_out(phone: PhoneNumber | str) -> bool:
+    """Did this number's last STOP or START say STOP? The number's own word, whichever group's guest (if any)
+    it was, so a profile created after the STOP (another group, a first booking) is silent too."""
+    last = (InboundMessage.objects.filter(from_number=str(phone), action__in=[
+        InboundMessage.Action.OPTED_OUT, InboundMessage.Action.OPTED_IN])
+        .order_by("-received_at", "-id").values_list("action", flat=True).first())
+    return last == InboundMessage.Action.OPTED_OUT
+
+
+def guests_with_phone(phone: PhoneNumber | str) -> list[Guest]:
+    """Every profile of this phone, in every group: a STOP silences them all."""
+    return list(Guest.objects.filter(phone=str(phone)).order_by("pk"))
+
+
+def latest_message_to(phone: PhoneNumber | str, *, where: Q | None = None) -> OutboundMessage | None:
+    """Our latest text that went out to this number (and matches `where`): whose restaurant it came from."""
+    messages = OutboundMessage.objects.filter(to=str(phone), status=OutboundMessage.Status.SENT)
+    if where is not None:
+        messages = messages.filter(where)
+    return messages.select_related("restaurant", "reservation").order_by("-sent_at", "-id").first()
+
+
+def latest_question_to(phone: PhoneNumber | str, questions: dict[str, Q]) -> OutboundMessage | None:
+    """The latest question (`{kind: when it is still open}`) that went out to this number and is still open."""
+    still_open = Q(pk__in=[])
+    for kind, open_ in questions.items():
+        still_open |= Q(kind=kind) & open_
+    return latest_message_to(phone, where=still_open)
+
+
+def inbound_by_provider_id(provider_id: str) -> InboundMessage | None:
+    return InboundMessage.objects.filter(provider_id=provider_id).first()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from phonenumber_field.phonenumber import PhoneNumber
 
+from .. import selectors
 from ..errors import PhoneTaken
 from ..models import Guest, RestaurantGroup
 
@@ -46,7 +47,10 @@ def guest_resolve(
         return Guest.objects.create(group=group, name=details.name, expectations=expectations)
     with transaction.atomic():
         guest, created = Guest.objects.select_for_update().get_or_create(
-            group=group, phone=details.phone, defaults={"name": details.name, "expectations": expectations}
+            group=group, phone=details.phone,
+            # A number that texted STOP stays silent in a group it is new to (evaluated only on creation).
+            defaults={"name": details.name, "expectations": expectations,
+                      "sms_opt_out": lambda: selectors.number_opted_out(details.phone)},
         )
         if created or not learn:
             return guest

@@ -39,6 +39,37 @@ def can_text(guest: Guest | None) -> bool:
     return guest is not None and bool(guest.phone) and not guest.sms_opt_out
 
 
+def sms_opted_out(*, to, guest_id: int | None) -> bool:
+    """Checked again when sending: the guest or the number may have said STOP since the message was queued."""
+    if guest_id is not None and Guest.objects.filter(pk=guest_id, sms_opt_out=True).exists():
+        return True
+    return selectors.number_opted_out(to)
+
+
+def reply_queue(
+    *, restaurant: Restaurant, to: str, guest: Guest | None, text: str, about: Reservation | None = None,
+    kind: str = Kind.REPLY, now: datetime | None = None,
+) -> OutboundMessage | None:
+    """Answer a guest's text through the outbox, in the restaurant's language; `text` names one of the
+    `reply_*` texts, `about` is the booking whose date and time it mentions.
+
+    Inside the caller's transaction, like `message_queue`. An opted-out number gets nothing but the
+    acknowledgement of its STOP (`kind=stop_reply`). Replies are not tied to the booking's row: a guest may
+    answer C and then X, and each answer gets its own reply.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("reply_queue must run inside the transaction that records the guest's text")
+    if kind != Kind.STOP_REPLY and (selectors.number_opted_out(to) or (guest is not None and guest.sms_opt_out)):
+        return None
+    start = about.start.astimezone(restaurant.tz) if about is not None else None
+    body = sms_text(language=restaurant.language, kind=f"reply_{text}", restaurant_name=restaurant.name,
+                    start_local=start, party_size=about.party_size if about is not None else None)
+    message = OutboundMessage.objects.create(restaurant=restaurant, guest=guest, to=to, kind=kind, body=body,
+                                             next_attempt_at=now or timezone.now())
+    transaction.on_commit(lambda: sms_dispatch(message_id=message.pk))
+    return message
+
+
 def message_queue(
     *, restaurant: Restaurant, guest: Guest | None, kind: str, reservation: Reservation | None = None,
     waitlist_entry: WaitlistEntry | None = None, now: datetime | None = None,
@@ -109,6 +140,10 @@ def sms_send(*, message_id: int) -> str:
         return "skipped"  # sent, failed, or being sent by another worker
     message = OutboundMessage.objects.get(pk=message_id)
     mine = OutboundMessage.objects.filter(pk=message_id, status=Status.SENDING)
+    if message.kind != Kind.STOP_REPLY and sms_opted_out(to=message.to, guest_id=message.guest_id):
+        # Queued before the guest said STOP (a confirmation waiting for the broker): it never goes.
+        mine.update(status=Status.WITHHELD, last_error="The guest opted out of SMS before it was sent.")
+        return Status.WITHHELD
     sms = Sms(to=str(message.to), body=message.body, kind=message.kind, reservation=message.reservation_id)
     try:
         provider_id = sms_backend().send(sms)
@@ -160,6 +195,27 @@ def message_retry(*, message: OutboundMessage, now: datetime | None = None) -> b
         if retried:
             transaction.on_commit(lambda: sms_dispatch(message_id=message.pk))
     return bool(retried)
+
+
+# Twilio's final MessageStatus values; the rest (queued, sending, sent …) are on the way and change nothing.
+DELIVERY = {"delivered": "delivered", "read": "delivered", "undelivered": "undelivered", "failed": "undelivered"}
+
+
+def message_delivery_record(*, provider_id: str, status: str, error_code: str = "",
+                            now: datetime | None = None) -> bool:
+    """Record what the provider says became of a text we handed it; return whether a message changed.
+
+    Callbacks arrive out of order and more than once: only a final status is kept, and once a message is
+    known delivered a late "undelivered" does not undo it. An unknown id changes nothing.
+    """
+    delivery = DELIVERY.get(status.strip().lower())
+    if not provider_id or delivery is None:
+        return False
+    messages = OutboundMessage.objects.filter(provider_id=provider_id[:64]).exclude(delivery="delivered")
+    changes = {"delivery": delivery, "delivery_at": now or timezone.now()}
+    if delivery == "undelivered":
+        changes["last_error"] = f"Not delivered to the phone (provider status {status}, error {error_code or '—'})."
+    return bool(messages.update(**changes))
 
 
 # --- the kinds ----------------------------------------------------------------------------------------

@@ -72,7 +72,9 @@ class TwilioBackend:
 
         client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=_http_client())
         try:
-            message = client.messages.create(to=sms.to, from_=settings.TWILIO_FROM, body=sms.body)
+            # Twilio tells `/sms/status/` whether the text reached the phone (`messaging.message_delivery_record`).
+            message = client.messages.create(to=sms.to, from_=settings.TWILIO_FROM, body=sms.body,
+                                             status_callback=settings.PUBLIC_BASE_URL + "/sms/status/")
         except TwilioRestException as exc:
             # 4xx other than 429 is Twilio refusing this message (bad number, unsubscribed): retrying won't help.
             permanent = 400 <= exc.status < 500 and exc.status != 429

@@ -250,7 +250,6 @@ NOT_BUILT_YET = {
     "/api/v1/guests/{id}/export/": "guest privacy",
     "/api/v1/guests/{id}/erase/": "guest privacy",
     "/api/v1/restaurants/{slug}/recovery-cases/": "service recovery",
-    "/sms/inbound/": "inbound SMS",
 }
 # The contract, kept in the repository (a clone has no ../shared/); the steering copy beside the project wins.
 SHARED_CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "API.md"

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
+from django.conf import settings
 
 from reservations.models import OutboundMessage
 from reservations.services.booking import reservation_create
@@ -86,7 +87,9 @@ def test_the_sdk_posts_the_message_to_twilios_messages_endpoint(twilio, queued):
     [request] = twilio.requests
     assert request["path"] == f"/2010-04-01/Accounts/{SID}/Messages.json"
     assert request["auth"] == "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
-    assert request["form"] == {"To": PHONE, "From": FROM, "Body": queued.body}
+    # Twilio is asked to report delivery to our signed status callback.
+    assert request["form"] == {"To": PHONE, "From": FROM, "Body": queued.body,
+                               "StatusCallback": settings.PUBLIC_BASE_URL + "/sms/status/"}
     queued.refresh_from_db()
     assert (queued.status, queued.provider_id) == ("sent", "SM" + "f" * 32)
 
