@@ -178,7 +178,7 @@ def live_server(**extra_env: str) -> Iterator[LiveServer]:
         _wait_healthy(server, process)
         yield server
     finally:
-        _stop(process)
+        stop_group(process)
         log.unlink(missing_ok=True)
 
 
@@ -196,15 +196,16 @@ def _wait_healthy(server: LiveServer, process: subprocess.Popen) -> None:
     pytest.fail(f"gunicorn did not answer /healthz/ within {START_TIMEOUT}s:\n{server.log_tail()}")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """Stop the whole process group: a polite SIGTERM, then SIGKILL for whatever is left (no state to keep)."""
-    for sig, grace in ((signal.SIGTERM, 2), (signal.SIGKILL, 10)):
+def stop_group(process: subprocess.Popen, *, grace: float = 2) -> None:
+    """Stop a process group we started: a polite SIGTERM, then SIGKILL for whatever is left after `grace`."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
             break
         try:
-            process.wait(timeout=grace)
+            process.wait(timeout=wait)
+            break
         except subprocess.TimeoutExpired:
             continue
     process.wait(timeout=10)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from cxhost.celery import app as celery_app
-from tests.concurrency.conftest import database_url_for_tests
+from tests.concurrency.conftest import database_url_for_tests, stop_group
 from tests.conftest import forget_broker_connections
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -114,22 +113,8 @@ def celery_worker(broker_url: str, outbox: Path, *, concurrency: int = 2) -> Ite
             time.sleep(0.1)
         yield worker
     finally:
-        stop_group(process)
+        stop_group(process, grace=10)
         log.unlink(missing_ok=True)
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """Stop a process group we started: SIGTERM, then SIGKILL for whatever is left."""
-    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @contextmanager
@@ -164,4 +149,4 @@ def own_redis(port: int) -> Iterator[subprocess.Popen]:
             time.sleep(0.05)
         yield process
     finally:
-        stop_group(process)
+        stop_group(process, grace=10)
