@@ -98,11 +98,14 @@ class SuperuserOnlyAdmin(admin.ModelAdmin):
 
 
 def local_time(field: str, description: str | None = None):
-    """A read-only column or field showing `field` in the restaurant's own time zone."""
+    """A read-only column or field showing `field` (or a related one, "reservation__start") in the
+    restaurant's own time zone."""
 
     @admin.display(description=description or field.replace("_", " "), ordering=field)
     def show(self, obj) -> str:
-        value = getattr(obj, field)
+        value = obj
+        for name in field.split("__"):
+            value = getattr(value, name)
         if value is None:
             return "—"
         return f"{timezone.localtime(value, obj.restaurant.tz):%Y-%m-%d %H:%M %Z}"
@@ -449,9 +452,7 @@ class GestureAdmin(ScopedAdmin):
         return super().get_queryset(request).select_related("restaurant", "reservation", "guest", "approved_by",
                                                             "presented_by")
 
-    @admin.display(description="booking at", ordering="reservation__start")
-    def reservation_start(self, gesture: Gesture) -> str:
-        return f"{timezone.localtime(gesture.reservation.start, gesture.restaurant.tz):%Y-%m-%d %H:%M %Z}"
+    reservation_start = local_time("reservation__start", "booking at")
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -471,9 +472,7 @@ class StaffNoteAdmin(ScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("restaurant", "reservation")
 
-    @admin.display(description="booking at", ordering="reservation__start")
-    def reservation_start(self, note: StaffNote) -> str:
-        return f"{timezone.localtime(note.reservation.start, note.restaurant.tz):%Y-%m-%d %H:%M %Z}"
+    reservation_start = local_time("reservation__start", "booking at")
 
     def has_add_permission(self, request) -> bool:
         return False
