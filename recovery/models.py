@@ -144,3 +144,52 @@ class RecoveryOffer(models.Model):
 
     def __str__(self) -> str:
         return f"offer #{self.pk} to case #{self.case_id} ({self.status})"
+
+
+class ExpectationOutcome(models.Model):
+    """After a visit, one of the guest's expectations scored: missed (fail), met (OK) or exceeded (WOW).
+
+    One outcome per booking and expectation: marking it again corrects it (who and when are the latest).
+    """
+
+    class Outcome(models.TextChoices):
+        FAIL = "fail", "missed (fail)"
+        OK = "ok", "met (OK)"
+        WOW = "wow", "exceeded (WOW)"
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="expectation_outcomes")
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="expectation_outcomes")
+    expectation = models.CharField(max_length=100, help_text="As the guest's profile or booking names it.")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    note = models.CharField(max_length=300, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["reservation", "expectation"]
+        constraints = [
+            models.UniqueConstraint(fields=["reservation", "expectation"], name="outcome_once_per_expectation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.expectation}: {self.outcome} (#{self.reservation_id})"
+
+
+class OverbookingCapChange(models.Model):
+    """The record of a manager applying the report's suggested overbooking cap: who, when, from what, why."""
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="overbooking_cap_changes")
+    previous_cap = models.PositiveSmallIntegerField(null=True, blank=True)
+    new_cap = models.PositiveSmallIntegerField()
+    service = models.CharField(max_length=50, help_text="The service whose no-show history suggested it.")
+    history_from = models.DateField()
+    history_to = models.DateField()
+    reasoning = models.TextField(help_text="The suggestion in words, as the manager saw it.")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.previous_cap} → {self.new_cap} covers ({self.service})"

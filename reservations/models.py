@@ -71,6 +71,22 @@ class Restaurant(models.Model):
         default=90, help_text="A guest given a dessert within this many days gets no automatic dessert: staff "
         "see a note saying when they had one instead.",
     )
+    drink_cost = models.DecimalField(
+        max_digits=9, decimal_places=2, default=Decimal("90.00"), validators=[MinValueValidator(0)],
+        help_text="What a complimentary drink costs the restaurant.",
+    )
+    starter_cost = models.DecimalField(
+        max_digits=9, decimal_places=2, default=Decimal("220.00"), validators=[MinValueValidator(0)],
+        help_text="What a complimentary starter costs the restaurant.",
+    )
+    gesture_every_visits = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)],
+        help_text="At most one unannounced gesture per guest in this many visits, so it stays a surprise "
+        "(1: any visit may have one; the pause in days still applies). Beyond it a manager decides.",
+    )
+    first_visit_gesture = models.BooleanField(
+        default=False, help_text="Give a guest's first visit a complimentary drink (within the rules and budget).",
+    )
     # The language of the texts we send its guests (a guest's own language is not known yet).
     language = models.CharField(max_length=2, choices=LANGUAGES, default="uk")
     # Changes whenever anything the availability engine reads from the
@@ -529,10 +545,23 @@ class Gesture(models.Model):
 
     class Item(models.TextChoices):
         DESSERT = "dessert"
+        DRINK = "drink"
+        STARTER = "starter"
 
     class Occasion(models.TextChoices):
         OVERRIDE = "override", "won through a manager's override"
         WON_BACK = "won_back", "a turned-away guest won back"
+        LONG_WAIT = "long_wait", "waited longer than we said"
+        MISTAKE = "mistake", "a mistake we made"
+        CELEBRATION = "celebration", "celebrating with us"
+        FIRST_VISIT = "first_visit", "a first visit"
+        JUDGMENT = "judgment", "staff's own judgment"
+
+    class Reaction(models.TextChoices):
+        DELIGHTED = "delighted", "delighted (WOW)"
+        PLEASED = "pleased"
+        INDIFFERENT = "indifferent", "took it in passing"
+        REFUSED = "refused", "did not want it"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -558,6 +587,23 @@ class Gesture(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     presented_at = models.DateTimeField(null=True, blank=True)
+    # Who asked for it: empty for the automatic rules (a trigger), a member of staff for a proposal.
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    announced = models.BooleanField(
+        default=False, help_text="Promised to the guest beforehand: not a surprise, so not counted against the "
+        "one-surprise-in-N-visits rule.",
+    )
+    beyond_rules = models.CharField(
+        max_length=300, blank=True, help_text="Which rule it goes beyond (budget, given lately): why a manager decided.",
+    )
+    reaction = models.CharField(max_length=16, choices=Reaction.choices, blank=True)
+    reaction_note = models.TextField(blank=True)
+    reaction_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reaction_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
