@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("reservations.api.urls")),
     path("b/", include("reservations.guest_page.urls")),
+    path("recovery/", include("recovery.urls")),
     path("sms/inbound/", SmsInboundView.as_view(), name="sms-inbound"),
     path("sms/status/", SmsStatusView.as_view(), name="sms-status"),
 ]

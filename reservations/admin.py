@@ -436,21 +436,23 @@ class GestureAdmin(ScopedAdmin):
     """Gestures are queued by the booking's background task, never typed in: the admin reads and approves."""
 
     list_display = ["id", "restaurant", "reservation_start", "item", "occasion", "status", "cost", "guest",
-                    "reason", "approved_by", "presented_by"]
-    list_filter = [BY_RESTAURANT, "status", "item", "occasion"]
+                    "reason", "proposed_by", "approved_by", "presented_by", "reaction"]
+    list_filter = [BY_RESTAURANT, "status", "item", "occasion", "reaction"]
     search_fields = ["guest__name", "guest__phone", "reason"]
     actions = [approve_gestures]
     local_created_at = local_time("created_at", "queued at")
     local_approved_at = local_time("approved_at", "approved at")
     local_presented_at = local_time("presented_at", "presented at")
+    local_reaction_at = local_time("reaction_at", "reaction noted at")
     fields = ["restaurant", "reservation", "reservation_start", "guest", "item", "occasion", "reason", "prompt",
-              "status", "cost", "local_created_at", "approved_by", "local_approved_at", "presented_by",
-              "local_presented_at"]
+              "status", "cost", "proposed_by", "announced", "beyond_rules", "local_created_at", "approved_by",
+              "local_approved_at", "presented_by", "local_presented_at", "reaction", "reaction_note", "reaction_by",
+              "local_reaction_at"]
     readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("restaurant", "reservation", "guest", "approved_by",
-                                                            "presented_by")
+                                                            "presented_by", "proposed_by", "reaction_by")
 
     reservation_start = local_time("reservation__start", "booking at")
 

@@ -596,7 +596,8 @@ class Gesture(models.Model):
         "one-surprise-in-N-visits rule.",
     )
     beyond_rules = models.CharField(
-        max_length=300, blank=True, help_text="Which rule it goes beyond (budget, given lately): why a manager decided.",
+        max_length=300, blank=True,
+        help_text="Which rule it goes beyond (budget, given lately): why a manager decided.",
     )
     reaction = models.CharField(max_length=16, choices=Reaction.choices, blank=True)
     reaction_note = models.TextField(blank=True)

@@ -279,7 +279,8 @@ def gestures_for_day(restaurant: Restaurant, day: date) -> QuerySet[Gesture]:
     start, end = local_day_range(restaurant, day)
     return (
         Gesture.objects.filter(restaurant=restaurant, reservation__start__gte=start, reservation__start__lt=end)
-        .select_related("restaurant", "reservation", "guest", "approved_by", "presented_by")
+        .select_related("restaurant", "reservation", "guest", "approved_by", "presented_by", "proposed_by",
+                        "reaction_by")
         .order_by("reservation__start", "reservation_id", "id")
     )
 
@@ -294,8 +295,8 @@ def staff_notes_for_day(restaurant: Restaurant, day: date) -> QuerySet[StaffNote
 
 
 def gesture_get(pk: int) -> Gesture:
-    return Gesture.objects.select_related("restaurant", "reservation", "guest", "approved_by", "presented_by").get(
-        pk=pk)
+    return Gesture.objects.select_related("restaurant", "reservation", "guest", "approved_by", "presented_by",
+                                          "proposed_by", "reaction_by").get(pk=pk)
 
 
 # --- texts from guests ------------------------------------------------------------------------------------

@@ -356,6 +356,26 @@ class CompOutput(serializers.Serializer):
     presented_by = serializers.CharField(allow_null=True)
     presented_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+    proposed_by = serializers.CharField(allow_null=True, help_text="Who proposed it; null for an automatic trigger.")
+    announced = serializers.BooleanField(help_text="Promised beforehand: not counted as a surprise.")
+    beyond_rules = serializers.CharField(help_text="Which guardrails it goes beyond (budget, given lately), if any.")
+    reaction = serializers.CharField(help_text="How the guest took it: delighted, pleased, indifferent, refused "
+                                     "(empty until noted).")
+    reaction_note = serializers.CharField()
+    reaction_by = serializers.CharField(allow_null=True)
+    reaction_at = serializers.DateTimeField(allow_null=True)
+
+
+class GestureProposeInput(serializers.Serializer):
+    item = serializers.ChoiceField(choices=Gesture.Item.choices, default=Gesture.Item.DESSERT)
+    occasion = serializers.ChoiceField(choices=Gesture.Occasion.choices, default=Gesture.Occasion.JUDGMENT)
+    reason = serializers.CharField(max_length=500, help_text="Why, in the floor's words.")
+    announced = serializers.BooleanField(default=False, help_text="Promised to the guest beforehand.")
+
+
+class GestureReactionInput(serializers.Serializer):
+    reaction = serializers.ChoiceField(choices=Gesture.Reaction.choices)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 def comp_data(gesture: Gesture) -> dict:
@@ -379,6 +399,13 @@ def comp_data(gesture: Gesture) -> dict:
         "presented_by": gesture.presented_by.get_username() if gesture.presented_by else None,
         "presented_at": local_iso(gesture.presented_at, tz),
         "created_at": local_iso(gesture.created_at, tz),
+        "proposed_by": gesture.proposed_by.get_username() if gesture.proposed_by else None,
+        "announced": gesture.announced,
+        "beyond_rules": gesture.beyond_rules,
+        "reaction": gesture.reaction,
+        "reaction_note": gesture.reaction_note,
+        "reaction_by": gesture.reaction_by.get_username() if gesture.reaction_by else None,
+        "reaction_at": local_iso(gesture.reaction_at, tz),
     }
 
 

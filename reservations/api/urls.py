@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import views
+from recovery import reports_urls
+
+from . import gesture_views, views
 
 urlpatterns = [
     path("auth/token/", views.AuthTokenView.as_view(), name="auth-token"),
@@ -13,7 +15,12 @@ urlpatterns = [
     path("restaurants/<slug:slug>/staff-notes/", views.StaffNotesView.as_view(), name="staff-notes"),
     path("comps/<int:pk>/approve/", views.CompApproveView.as_view(), name="comp-approve"),
     path("comps/<int:pk>/present/", views.CompPresentView.as_view(), name="comp-present"),
+    path("comps/<int:pk>/reaction/", gesture_views.CompReactionView.as_view(), name="comp-reaction"),
     path("reservations/<int:pk>/", views.ReservationDetailView.as_view(), name="reservation"),
+    # Before the lifecycle's `<action>`: these words are not actions.
+    path("reservations/<int:pk>/gestures/", gesture_views.ReservationGesturesView.as_view(),
+         name="reservation-gestures"),
+    *reports_urls.urlpatterns,
     path("reservations/<int:pk>/<str:action>/", views.ReservationActionView.as_view(), name="reservation-action"),
     path("waitlist/<int:pk>/notify/", views.WaitlistNotifyView.as_view(), name="waitlist-notify"),
     path("waitlist/<int:pk>/seat/", views.WaitlistSeatView.as_view(), name="waitlist-seat"),

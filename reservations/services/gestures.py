@@ -313,7 +313,8 @@ def _last_surprise_too_recent(reservation: Reservation) -> Gesture | None:
 
 def _surprise_text(last: Gesture, every: int) -> str:
     tz = last.restaurant.tz
-    return (f"{last.get_item_display().capitalize()} for their visit on {last.reservation.start.astimezone(tz):%Y-%m-%d}"
+    when = f"{last.reservation.start.astimezone(tz):%Y-%m-%d}"
+    return (f"{last.get_item_display().capitalize()} for their visit on {when}"
             f" at {last.restaurant.name}: no automatic gesture this time (one surprise in {every} visits). "
             "A manager may still decide to give one.")
 
