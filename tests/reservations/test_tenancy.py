@@ -161,6 +161,25 @@ ROWS = [
     Row("guest", "get", lambda api, w: api.get(f"/api/v1/guests/{w.guest.pk}/"), STAFF_ROW),
     Row("guest", "patch", lambda api, w: api.patch(
         f"/api/v1/guests/{w.guest.pk}/", {"notes": "prefers the terrace"}, format="json"), STAFF_ROW),
+    Row("comp-reaction", "post", lambda api, w: api.post(
+        f"/api/v1/comps/{w.comp.pk}/reaction/", {"reaction": "pleased"}, format="json"),
+        {**STAFF_ROW, **dict.fromkeys(OWN, 409)}),  # not presented yet
+    Row("reservation-gestures", "post", lambda api, w: api.post(
+        f"/api/v1/reservations/{w.reservation.pk}/gestures/", {"reason": "regulars"}, format="json"),
+        {**STAFF_ROW, **dict.fromkeys(OWN, 201)}),
+    Row("reservation-outcomes", "get", lambda api, w: api.get(f"/api/v1/reservations/{w.reservation.pk}/outcomes/"),
+        STAFF_ROW),
+    Row("reservation-outcomes", "post", lambda api, w: api.post(
+        f"/api/v1/reservations/{w.reservation.pk}/outcomes/",
+        {"outcomes": [{"expectation": "window_seat", "outcome": "wow"}]}, format="json"),
+        {**STAFF_ROW, **dict.fromkeys(OWN, 409)}),  # the party has not come yet
+    Row("report-recovery", "get", lambda api, w: api.get(
+        "/api/v1/restaurants/samna/reports/recovery/", {"from": w.day.isoformat(), "to": w.day.isoformat()}),
+        {**STAFF_BOOK, "host": 403}),
+    # No decided bookings yet, so no history for the service: a manager's click is a 400 naming `service`.
+    Row("report-overbooking-cap", "post", lambda api, w: api.post(
+        "/api/v1/restaurants/samna/reports/overbooking-cap/", {"service": "all day"}, format="json"),
+        {**STAFF_BOOK, "host": 403, "manager": 400, "admin": 400}),
     # Only Twilio's signature opens it, never a login: the guest's "X" from anyone else cancels nothing.
     Row("sms-inbound", "post", lambda api, w: api.post(
         "/sms/inbound/", {"From": PHONE, "Body": "X"}), dict.fromkeys(USERS, 403)),
