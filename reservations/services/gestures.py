@@ -23,7 +23,9 @@ judgment (`gesture_propose`): a host proposes and gets it within the rules, beyo
 a manager's own proposal is their decision, recorded. Three guardrails, all on the record (`beyond_rules`):
 the service's **budget**, the **pause** above, and **one surprise in N visits** (`gesture_every_visits`):
 a guest whose last unannounced gesture was fewer than N completed visits ago gets none automatically.
-One visit gets at most one automatic gesture. The guest's reaction is noted afterwards (`gesture_react`).
+One visit gets at most one automatic welcome (a celebration, a first visit) and one automatic
+amends (the other triggers); a welcome never holds back amends. The guest's reaction is noted
+afterwards (`gesture_react`).
 
 "Exactly once" is the database's job: one gesture per (reservation, item, occasion) and one note per
 (reservation, kind) are unique constraints, and `Reservation.prepared_at`, set in the same transaction,
@@ -78,6 +80,9 @@ TRIGGER_ITEM = {
     Occasion.FIRST_VISIT: Item.DRINK,
     Occasion.JUDGMENT: Item.DESSERT,
 }
+# Triggers that welcome rather than make amends: a visit with any automatic gesture gets no welcome as well,
+# while amends (an override, a guest won back, a long wait, a mistake) are never held back by a welcome.
+WELCOMES = (Occasion.CELEBRATION, Occasion.FIRST_VISIT)
 ITEM_COST = {Item.DESSERT: "dessert_cost", Item.DRINK: "drink_cost", Item.STARTER: "starter_cost"}
 # Words in a guest's expectations that say they are celebrating.
 CELEBRATIONS = ("celebrat", "birthday", "anniversary", "engagement", "wedding", "proposal")
@@ -250,8 +255,11 @@ def _gesture_queue(
     existing = Gesture.objects.filter(reservation=reservation, item=item, occasion=occasion).first()
     if existing is not None:
         return existing
-    if Gesture.objects.filter(reservation=reservation, proposed_by__isnull=True).exists():
-        return None  # one automatic gesture a visit: the exception, not a pile of them
+    automatic = Gesture.objects.filter(reservation=reservation, proposed_by__isnull=True)
+    if occasion not in WELCOMES:
+        automatic = automatic.exclude(occasion__in=WELCOMES)
+    if automatic.exists():
+        return None  # one welcome and one amends a visit at most: the exception, not a pile of them
     recent = _recent_dessert(reservation)
     if recent is not None:
         _note_write(reservation, Kind.RECENT_GESTURE, _recent_text(recent, restaurant.gesture_pause_days), now=now)

@@ -168,9 +168,7 @@ def test_with_the_default_of_one_visit_only_the_pause_in_days_applies(bistro, st
 # --- triggers ---------------------------------------------------------------------------------------------------
 
 
-def test_a_celebration_among_the_expectations_queues_a_dessert_and_one_visit_gets_one_automatic_gesture(
-    bistro, staff, tuesday
-):
+def test_a_celebration_queues_a_dessert_and_a_visit_gets_at_most_one_welcome_and_one_amends(bistro, staff, tuesday):
     birthday = visit(bistro, tuesday, expectations=["birthday_cake", "window_seat"])
     guest_prepare(reservation_id=birthday.pk)
 
@@ -178,9 +176,23 @@ def test_a_celebration_among_the_expectations_queues_a_dessert_and_one_visit_get
     assert (dessert.item, dessert.occasion, dessert.cost) == ("dessert", "celebration", Decimal("150.00"))
     assert "birthday cake" in dessert.reason and "celebrating with us" in dessert.prompt
 
-    # A later long wait on the same visit gives nothing more automatically: the exception, not a pile.
-    assert gesture_offer(reservation=birthday, occasion="long_wait", reason="waited 30 min") is None
-    assert Gesture.objects.filter(reservation=birthday).count() == 1
+    # A long wait on the same visit still earns its amends (a welcome never holds one back) …
+    assert gesture_offer(reservation=birthday, occasion="long_wait", reason="waited 30 min").item == "drink"
+    # … but a second failure the same night gives nothing more automatically: a manager decides.
+    assert gesture_offer(reservation=birthday, occasion="mistake", reason="cold soup") is None
+    assert sorted(Gesture.objects.filter(reservation=birthday).values_list("occasion", flat=True)) == [
+        "celebration", "long_wait"]
+
+
+def test_a_booking_won_through_an_override_gets_its_dessert_and_no_celebration_besides(bistro, staff, tuesday):
+    visit(bistro, tuesday, guest=GuestDetails(name="First", phone="+380501110005"))
+    visit(bistro, tuesday, guest=GuestDetails(name="Second", phone="+380501110006"))
+    visit(bistro, tuesday, guest=GuestDetails(name="Third", phone="+380501110007"))
+    visit(bistro, tuesday, guest=GuestDetails(name="Fourth", phone="+380501110008"))
+    won = visit(bistro, tuesday, expectations=["anniversary"], by=staff["manager"], override_reason="regulars")
+    guest_prepare(reservation_id=won.pk)
+
+    assert list(Gesture.objects.filter(reservation=won).values_list("occasion", flat=True)) == ["override"]
 
 
 def test_a_first_visit_gets_a_drink_only_where_the_restaurant_wants_it(bistro, staff, tuesday):
