@@ -277,3 +277,23 @@ def test_cases_of_another_restaurant_never_reach_the_report(manager_api, samna, 
     assert report["recovery"]["cases"] == 0
     assert RecoveryCase.objects.count() == 1
     assert Decimal(report["gestures"]["spent"]) == 0
+
+
+def test_the_report_costs_the_same_handful_of_queries_for_an_empty_book_and_a_full_one(samna, saturday, tuesday):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first, last = min(saturday, tuesday), max(saturday, tuesday)
+    recovery_report(samna, first, last)  # the restaurant's set-up cached, as in a serving process
+    with CaptureQueriesContext(connection) as empty:
+        recovery_report(samna, first, last)
+    for n in range(6):
+        booked = book(samna, tuesday, "19:00", 2, "phone", guest(20 + n, f"Guest {n}"))
+        no_show(booked, tuesday, "19:30")
+        refusal_record(restaurant=samna, start=kyiv(tuesday, "19:00"), party_size=2, channel="phone",
+                       reasons=["fully_booked"])
+    with CaptureQueriesContext(connection) as full:
+        report = recovery_report(samna, first, last)
+
+    assert report["no_shows"]["no_shows"] == 6 and report["refusals"]["refusals"] == 6
+    assert len(full) == len(empty) <= 12
