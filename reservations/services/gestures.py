@@ -157,6 +157,9 @@ def gesture_propose(
         existing = Gesture.objects.filter(reservation=reservation, item=item, occasion=occasion).first()
         if existing is not None:
             return existing
+        status = Reservation.objects.values_list("status", flat=True).get(pk=reservation.pk)
+        if status in (Reservation.Status.CANCELLED, Reservation.Status.NO_SHOW):
+            raise InvalidTransition(f"This booking is {status}: there is nobody to give it to.")
         cost = item_cost(restaurant, item)
         beyond = _beyond_rules(reservation, cost=cost, announced=announced)
         manager = is_manager(by)

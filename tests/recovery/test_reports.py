@@ -297,3 +297,18 @@ def test_the_report_costs_the_same_handful_of_queries_for_an_empty_book_and_a_fu
 
     assert report["no_shows"]["no_shows"] == 6 and report["refusals"]["refusals"] == 6
     assert len(full) == len(empty) <= 12
+
+
+def test_the_page_without_a_range_shows_the_last_four_weeks_and_a_bad_one_says_why(samna, staff):
+    from django.utils import timezone
+
+    manager = Client()
+    assert manager.login(username="manager", password=DEMO_PASSWORD)
+    today = timezone.localdate(timezone=samna.tz)
+
+    page = manager.get("/recovery/samna/report/")
+    bad = manager.get("/recovery/samna/report/?from=2026-12-10&to=2026-12-01")
+
+    assert page.status_code == 200
+    assert f"Service days {(today - timedelta(days=27)).isoformat()} to {today.isoformat()}." in page.content.decode()
+    assert bad.status_code == 400 and "The range must start on or before" in bad.content.decode()

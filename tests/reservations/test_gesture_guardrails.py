@@ -222,3 +222,12 @@ def test_a_long_wait_and_a_mistake_trigger_their_own_items(bistro, tuesday):
     assert (waited.item, waited.cost, mistake.item, mistake.cost) == (
         "drink", Decimal("90.00"), "dessert", Decimal("150.00"))
     assert "waited longer than we told you" in waited.prompt
+
+
+def test_nobody_is_given_a_gesture_for_a_cancelled_booking(bistro, staff, tuesday, host_api):
+    cancelled = reservation_transition(reservation=visit(bistro, tuesday), action="cancel")
+
+    response = host_api.post(f"/api/v1/reservations/{cancelled.pk}/gestures/", {"reason": "sorry"}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (409, "invalid_transition")
+    assert not Gesture.objects.exists()
