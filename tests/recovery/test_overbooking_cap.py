@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from recovery.models import OverbookingCapChange
 from recovery.services.overbooking import overbooking_cap_apply
@@ -146,3 +148,17 @@ def test_the_report_pages_button_applies_the_cap(bistro, staff, tuesday, client)
     assert response.status_code == 200
     assert "The overbooking cap is now 2 covers (it was unset)." in response.content.decode()
     assert OverbookingPolicy.objects.get(restaurant=bistro).max_overbooked_covers == 2
+
+
+@given(st.lists(st.integers(0, 30), min_size=4, max_size=60), st.integers(0, 99))
+def test_the_cap_is_the_largest_that_was_too_many_in_at_most_the_accepted_share(history, risk_percent):
+    """Judged by brute force: try every cap from 0 up, keep the largest too many in ≤ risk% of services."""
+    def too_many_in(cap: int) -> int:
+        return sum(1 for covers in history if covers < cap)
+
+    brute = max(cap for cap in range(max(history) + 2) if too_many_in(cap) * 100 <= risk_percent * len(history))
+
+    suggestion = cap_suggestion(history, risk_percent=risk_percent)
+
+    assert suggestion["suggested_cap"] == brute
+    assert suggestion["too_many_in"] == too_many_in(brute)
