@@ -90,6 +90,10 @@ class RefusalsReport(serializers.Serializer):
     won_back = serializers.IntegerField()
     won_back_covers = serializers.IntegerField()
     won_back_rate = serializers.FloatField(allow_null=True)
+    while_tables_held = serializers.IntegerField(
+        help_text="Refusals while a fitting table was held back for walk-ins (hold back less?).")
+    at_overbooking_limit = serializers.IntegerField(
+        help_text="Refusals the overbooking policy would have taken with a higher cap (overbook more?).")
     by_slot = RefusalSlot(many=True)
 
 
@@ -304,8 +308,9 @@ class ReservationOutcomesView(APIView):
         operation_id="reservation_outcomes", request=OutcomesInput,
         responses={200: OutcomesOutput, 409: OpenApiResponse(s.ErrorOutput, "not_visited"), **ERRORS},
         description="After a visit, score the guest's expectations: `fail` (missed), `ok` (met) or `wow` "
-        "(exceeded), e.g. `{\"outcomes\": [{\"expectation\": \"window_seat\", \"outcome\": \"wow\"}]}`. Scoring "
-        "one again corrects it. A party that has not arrived: 409 `not_visited`.",
+        "(exceeded), e.g. `{\"outcomes\": [{\"expectation\": \"window_seat\", \"outcome\": \"wow\"}]}`. Usually "
+        "the ones `GET` lists; one staff learnt at the table may be scored too. Scoring one again corrects it. A "
+        "party that has not arrived: 409 `not_visited`.",
     )
     def post(self, request: Request, pk: int) -> Response:
         reservation = access.reservation_for(request.user, pk)

@@ -36,8 +36,9 @@ def outcomes_mark(
     *, reservation: Reservation, marks: Sequence[tuple[str, str, str]], by, now: datetime | None = None
 ) -> list[ExpectationOutcome]:
     """Score expectations of a party that came: `marks` are (expectation, outcome, note). All or nothing."""
-    if reservation.status not in VISITED:
-        raise NotVisited(f"This party is {reservation.status}: expectations are scored once they have come.")
+    status = Reservation.objects.values_list("status", flat=True).get(pk=reservation.pk)  # as it is now
+    if status not in VISITED:
+        raise NotVisited(f"This party is {status}: expectations are scored once they have come.")
     problems = [f"{outcome!r} is not one of fail, ok, wow." for _, outcome, _ in marks
                 if outcome not in ExpectationOutcome.Outcome.values]
     if problems:

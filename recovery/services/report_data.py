@@ -85,7 +85,8 @@ def refusal_rows(
         day, _service = clock.where(when)
         if date_from <= day <= date_to:
             main = reasons[0] if reasons else engine.FULLY_BOOKED
-            rows.append(reports.RefusalRow(day, clock.slot(when), party_size, main, bool(won_back)))
+            rows.append(reports.RefusalRow(day, clock.slot(when), party_size, main, bool(won_back),
+                                           tuple(reasons or (main,))))
     return rows
 
 

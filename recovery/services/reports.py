@@ -40,6 +40,7 @@ class RefusalRow:
     covers: int
     reason: str
     won_back: bool
+    reasons: tuple[str, ...] = ()  # all of them, the main one first
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,13 @@ def refusals_by_slot(rows: Iterable[RefusalRow]) -> list[dict]:
 
 
 def refusals_total(rows: Sequence[RefusalRow]) -> dict:
+    """Totals, and the two answers the owner judges the rules by: refusals while a fitting table was held for
+    walk-ins (hold back less?) and refusals at the overbooking limit (overbook more?)."""
     won = [r for r in rows if r.won_back]
     return {"refusals": len(rows), "covers": sum(r.covers for r in rows), "won_back": len(won),
-            "won_back_covers": sum(r.covers for r in won), "won_back_rate": rate(len(won), len(rows))}
+            "won_back_covers": sum(r.covers for r in won), "won_back_rate": rate(len(won), len(rows)),
+            "while_tables_held": sum("held_for_walk_ins" in r.reasons for r in rows),
+            "at_overbooking_limit": sum("overbooking_limit" in r.reasons for r in rows)}
 
 
 # --- hold-back and overbooking -------------------------------------------------------------------------------

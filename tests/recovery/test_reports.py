@@ -152,8 +152,9 @@ def expected(S: date, T: date, *, overdue: int) -> dict:
     return {
         "restaurant": "samna", "from": first.isoformat(), "to": last.isoformat(),
         # 4 refusals, 2 + 4 + 6 + 3 = 15 covers; Ivan (2 covers) won back: 1 of 4.
+        # Ivan was refused while T3/T4 were held; Tuesday's party of 3 at the overbooking limit.
         "refusals": {"refusals": 4, "covers": 15, "won_back": 1, "won_back_covers": 2, "won_back_rate": 0.25,
-                     "by_slot": slots},
+                     "while_tables_held": 1, "at_overbooking_limit": 1, "by_slot": slots},
         "held_tables": {"table_evenings": evenings, "walk_in": 1, "released": 1, "override": 0,
                         "unused": evenings - 2},
         # Decided bookings, walk-ins aside: A C G came; B D F H did not: 4 of 7.
