@@ -192,6 +192,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reservations.tasks.queue_thank_yous_task",
         "schedule": 900.0,
     },
+    # A long wait's case within a minute of the quote running out (its deadline is 5 minutes).
+    "sweep-long-waits": {
+        "task": "recovery.tasks.long_waits_sweep_task",
+        "schedule": 60.0,
+    },
 }
 
 SMS_BACKEND = env("SMS_BACKEND", default="console")

@@ -26,6 +26,7 @@ from ..errors import (
 )
 from ..models import IdempotencyKey, OutboundMessage, Refusal, Reservation, ReservationTable, Restaurant, Table
 from ..roles import is_manager
+from ..signals import reservation_moved
 from .guests import GuestDetails, guest_resolve
 from .idempotency import idempotency_settle, idempotency_settle_refusal
 from .locking import for_update, lock_book_days, require_book_lock
@@ -323,6 +324,7 @@ def reservation_transition(
         current.save(update_fields=fields)
         if target in RELEASING:
             current.assignments.filter(released=False).update(released=True)
+        reservation_moved.send(sender=Reservation, reservation=current, action=action, by=by, now=now)
         _race_window()  # before the commit: what others cannot see yet is the gap a race needs
     return selectors.reservation_get(current.pk)
 
