@@ -234,6 +234,7 @@ BOOKING_LOCK_TIMEOUT_MS = env.int("BOOKING_LOCK_TIMEOUT_MS", default=10000)
 CXHOST_UNSAFE_SKIP_BOOKING_LOCK = False
 CXHOST_BOOKING_RACE_DELAY_MS = 0
 CXHOST_PREPARE_RACE_DELAY_MS = 0  # the same, between "prepared already?" and preparing a booking for the floor
+CXHOST_CASE_RACE_DELAY_MS = 0  # the same, between "a case for this already?" and opening one
 
 LOGGING = {
     "version": 1,

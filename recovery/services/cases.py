@@ -6,8 +6,10 @@ Every step is a `CaseAction` on the case's timeline; closing a case is a step to
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -61,6 +63,8 @@ def case_open(
     existing = _case_for_cause(kind, refusal=refusal, reservation=reservation, waitlist_entry=waitlist_entry)
     if existing is not None:
         return existing
+    if settings.CXHOST_CASE_RACE_DELAY_MS:  # a test seam: the gap two sweeps at once need to both find nothing
+        time.sleep(settings.CXHOST_CASE_RACE_DELAY_MS / 1000)
     try:
         with transaction.atomic():
             case = RecoveryCase.objects.create(
