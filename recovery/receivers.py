@@ -19,6 +19,6 @@ def _refused(sender, instance: Refusal, created: bool, raw: bool = False, **kwar
 
 
 @receiver(reservation_moved, sender=Reservation, dispatch_uid="recovery.cancelled_by_restaurant")
-def _moved(sender, reservation: Reservation, action: str, by, now, **kwargs) -> None:
-    if action == "cancel":
+def _moved(sender, reservation: Reservation, action: str, by, now, guest_asked: bool = False, **kwargs) -> None:
+    if action == "cancel" and not guest_asked:
         cancelled_by_restaurant_open(reservation=reservation, by=by, now=now)

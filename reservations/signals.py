@@ -20,7 +20,8 @@ from .models import (
 )
 
 # Sent by `reservation_transition` with `reservation`, `action`, `by` (None when the guest acted: SMS, their
-# page) and `now`, inside its transaction once the step is saved: a receiver's writes commit with the step.
+# page), `guest_asked` (staff acted for the guest) and `now`, inside its transaction once the step is saved:
+# a receiver's writes commit with the step.
 reservation_moved = Signal()
 
 CONFIG_MODELS = (Table, TableCombination, ServiceHours, Closure, TurnTime, HoldBackRule, OverbookingPolicy)

@@ -144,6 +144,20 @@ def test_a_guest_cancelling_by_their_page_or_by_sms_opens_no_case(samna, client,
     assert RecoveryCase.objects.count() == 0
 
 
+def test_staff_cancelling_because_the_guest_asked_opens_no_case(samna, host_api, tuesday):
+    phoned = booked(samna, tuesday, "19:00")
+    ours = booked(samna, tuesday, "20:00", name="Taras", phone="+380501112233")
+
+    asked = host_api.post(f"/api/v1/reservations/{phoned.pk}/cancel/", {"guest_asked": True}, format="json")
+    not_asked = host_api.post(f"/api/v1/reservations/{ours.pk}/cancel/", {"guest_asked": False}, format="json")
+    wrong = host_api.post(f"/api/v1/reservations/{ours.pk}/cancel/", {"guest_asked": "perhaps"}, format="json")
+
+    assert (asked.status_code, not_asked.status_code) == (200, 200)
+    assert (wrong.status_code, wrong.json()["code"]) == (400, "validation_error")
+    assert asked.json()["status"] == "cancelled"
+    assert [c.reservation for c in RecoveryCase.objects.all()] == [ours]
+
+
 def test_a_booking_has_one_cancellation_case_however_often_it_is_opened(samna, staff, tuesday):
     reservation = booked(samna, tuesday)
     first = case_open(restaurant=samna, kind="cancelled_by_restaurant", summary="cancelled", guest=reservation.guest,
