@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from reservations.api.serializers import local_iso
@@ -14,6 +16,7 @@ from ..services.cases import STAFF_STEPS, answered_at, is_overdue
 MAX_NOTE = 1000
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class CommaChoices(serializers.Field):
     """`?status=open,offered`: one or more of the choices, comma separated."""
 
