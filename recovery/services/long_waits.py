@@ -59,8 +59,10 @@ def _walk_ins_kept_past_their_quote(since: datetime, now: datetime) -> list[Reco
 def _booked_parties_kept_waiting(since: datetime, now: datetime) -> list[RecoveryCase]:
     opened = []
     Status = Reservation.Status
-    arrivals = (Reservation.objects.filter(arrived_at__gte=since, status__in=[Status.ARRIVED, Status.SEATED,
-                                                                               Status.COMPLETED])
+    # Bounded by start too, so the book's (restaurant, start) index narrows the look to tonight's bookings.
+    arrivals = (Reservation.objects.filter(restaurant__in=Restaurant.objects.all(),
+                                           start__range=(since - LOOKBACK, now + LOOKBACK), arrived_at__gte=since,
+                                           status__in=[Status.ARRIVED, Status.SEATED, Status.COMPLETED])
                 .exclude(channel=Reservation.Channel.WALK_IN)
                 .exclude(recovery_cases__kind=Kind.LONG_WAIT)
                 .select_related("restaurant", "guest"))
