@@ -288,6 +288,9 @@ def test_the_sweep_runs_as_a_celery_beat_task(samna):
     assert long_waits_sweep_task.delay().get() == 0
     beat = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert beat["recovery.tasks.long_waits_sweep_task"] <= 60
+    from cxhost.celery import app
+
+    assert "recovery.tasks.long_waits_sweep_task" in app.tasks  # a worker finds what beat names
 
 
 def test_the_sweep_counts_a_party_left_from_a_closed_service_only_to_its_closing(samna, tuesday):
