@@ -60,6 +60,8 @@ def test_a_manager_lists_their_own_cases_and_filters_the_overdue(cases):
     assert listed(site.get(CASES, {"overdue": "no"})) == [answered.pk]
     assert listed(site.get(CASES, {"kind__exact": "long_wait"})) == []
     assert listed(site.get(CASES, {"status__exact": "open"})) == sorted([overdue.pk, answered.pk])
+    assert listed(site.get(CASES, {"q": "soup for the fish"})) == [overdue.pk]
+    assert listed(site.get(CASES, {"q": "+380671234567"})) == sorted([overdue.pk, answered.pk])
 
 
 def test_the_case_page_shows_its_timeline_and_cannot_change_it(cases):
