@@ -192,6 +192,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reservations.tasks.queue_thank_yous_task",
         "schedule": 900.0,
     },
+    # A long wait's case within a minute of the quote running out (its deadline is 5 minutes).
+    "sweep-long-waits": {
+        "task": "recovery.tasks.long_waits_sweep_task",
+        "schedule": 60.0,
+    },
 }
 
 SMS_BACKEND = env("SMS_BACKEND", default="console")
@@ -229,6 +234,7 @@ BOOKING_LOCK_TIMEOUT_MS = env.int("BOOKING_LOCK_TIMEOUT_MS", default=10000)
 CXHOST_UNSAFE_SKIP_BOOKING_LOCK = False
 CXHOST_BOOKING_RACE_DELAY_MS = 0
 CXHOST_PREPARE_RACE_DELAY_MS = 0  # the same, between "prepared already?" and preparing a booking for the floor
+CXHOST_CASE_RACE_DELAY_MS = 0  # the same, between "a case for this already?" and opening one
 
 LOGGING = {
     "version": 1,

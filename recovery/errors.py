@@ -13,3 +13,7 @@ class NotVisited(BookError):
     status = 409
     code = "not_visited"
     default_detail = "Expectations are scored after a visit: this party has not arrived."
+class CaseClosed(BookError):
+    status = 409
+    code = "case_closed"
+    default_detail = "This case is closed: its timeline is history now."

@@ -28,6 +28,12 @@ class RecoveryCase(models.Model):
         RESOLVED = "resolved"
         LOST = "lost"
 
+    class Mistake(models.TextChoices):
+        WRONG_DISH = "wrong_dish", "wrong dish"
+        SPILLED_DRINK = "spilled_drink", "spilled drink"
+        FORGOTTEN_REQUEST = "forgotten_request", "forgotten request"
+        OTHER = "other"
+
     # Statuses in which somebody still owes the guest an answer.
     OPEN_STATUSES = (Status.OPEN, Status.OFFERED)
 
@@ -46,6 +52,8 @@ class RecoveryCase(models.Model):
         WaitlistEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="recovery_cases"
     )
     summary = models.CharField(max_length=300, help_text="What happened, in one line, for the manager.")
+    # What went wrong, for a `mistake` case (the host's tap), so mistakes can be counted by what they were.
+    mistake = models.CharField(max_length=32, choices=Mistake.choices, blank=True)
     opened_at = models.DateTimeField()
     respond_by = models.DateTimeField(help_text="When the guest must have heard from us, by the case's kind.")
     opened_by = models.ForeignKey(
@@ -66,6 +74,13 @@ class RecoveryCase(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(opened_at__lte=models.F("respond_by")),
                                    name="case_respond_after_open"),
+            # One long wait per party and one case per cancelled booking, however often the sweep runs or
+            # races itself; mistakes are many per booking (a wrong dish and a spilled drink).
+            models.UniqueConstraint(fields=["waitlist_entry", "kind"], name="case_one_per_waiting_party",
+                                    condition=models.Q(waitlist_entry__isnull=False, kind="long_wait")),
+            models.UniqueConstraint(fields=["reservation", "kind"], name="case_one_per_booking",
+                                    condition=models.Q(reservation__isnull=False,
+                                                       kind__in=["long_wait", "cancelled_by_restaurant"])),
         ]
 
     def __str__(self) -> str:

@@ -1,9 +1,12 @@
-"""Renew a restaurant's `config_token` whenever its set-up changes, so cached day plans expire."""
+"""Renew a restaurant's `config_token` whenever its set-up changes, so cached day plans expire.
+
+Also the book's own events, for the apps built on it (recovery) to act on without the book knowing them.
+"""
 
 import uuid
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from .models import (
     Closure,
@@ -15,6 +18,11 @@ from .models import (
     TableCombination,
     TurnTime,
 )
+
+# Sent by `reservation_transition` with `reservation`, `action`, `by` (None when the guest acted: SMS, their
+# page), `guest_asked` (staff acted for the guest) and `now`, inside its transaction once the step is saved:
+# a receiver's writes commit with the step.
+reservation_moved = Signal()
 
 CONFIG_MODELS = (Table, TableCombination, ServiceHours, Closure, TurnTime, HoldBackRule, OverbookingPolicy)
 

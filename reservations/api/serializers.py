@@ -124,6 +124,14 @@ class WalkInInput(WithGuest, serializers.Serializer):
     guest = GuestInput(required=False, allow_null=True, default=None)
 
 
+class CancelInput(serializers.Serializer):
+    guest_asked = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The guest asked to cancel (by phone, at the desk): not the restaurant's cancellation, so no "
+        "recovery case. Without it a cancellation by staff is the restaurant's, and opens one.",
+    )
+
+
 class SeatInput(serializers.Serializer):
     tables = serializers.ListField(child=serializers.CharField(max_length=50), required=False, allow_empty=False,
                                    max_length=10)

@@ -1,10 +1,12 @@
 from django.urls import path
 
 from recovery import reports_urls
+from recovery.api.urls import urlpatterns as recovery_urlpatterns
 
 from . import gesture_views, views
 
 urlpatterns = [
+    *recovery_urlpatterns,  # first: `reservations/<id>/mistakes/` before the book's `reservations/<id>/<action>/`
     path("auth/token/", views.AuthTokenView.as_view(), name="auth-token"),
     path("restaurants/<slug:slug>/availability/", views.AvailabilityView.as_view(), name="availability"),
     path("restaurants/<slug:slug>/reservations/", views.RestaurantReservationsView.as_view(), name="reservations"),

@@ -255,21 +255,26 @@ class ReservationActionView(APIView):
         "body `{\"tables\": [...]}`: the tables must be free for the booking's time (else 409 `table_taken`), and "
         "a table held back for walk-ins needs a manager's `\"override\": {\"reason\": \"...\"}` (else 409 "
         "`held_for_walk_ins`; from a host 403 `override_forbidden`), recorded on the reservation like a "
-        "booking's override.",
+        "booking's override. `cancel` by staff is the restaurant's cancellation and opens a recovery case "
+        "(`cancelled_by_restaurant`), unless the body says `{\"guest_asked\": true}`.",
     )
     def post(self, request: Request, pk: int, action: str) -> Response:
         if action not in TRANSITIONS:
             raise exceptions.NotFound(f"No action {action!r}; use one of {', '.join(TRANSITIONS)}.")
         reservation = access.reservation_for(request.user, pk)
         tables = override = None
-        if action == "seat" and request.data:
+        guest_asked = False
+        if action in ("seat", "cancel") and request.data:
             if not isinstance(request.data, dict):
                 raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
+        if action == "seat" and request.data:
             seat = validated(s.SeatInput, request.data).validated_data
             tables, override = seat.get("tables"), seat.get("override")
+        if action == "cancel" and request.data:
+            guest_asked = validated(s.CancelInput, request.data).validated_data["guest_asked"]
         reservation = reservation_transition(reservation=reservation, action=action, by=request.user,
                                              table_names=tables, override_reason=override["reason"] if override
-                                             else None)
+                                             else None, guest_asked=guest_asked)
         return reservation_response(reservation)
 
 

@@ -26,6 +26,7 @@ from ..errors import (
 )
 from ..models import IdempotencyKey, OutboundMessage, Refusal, Reservation, ReservationTable, Restaurant, Table
 from ..roles import is_manager
+from ..signals import reservation_moved
 from .guests import GuestDetails, guest_resolve
 from .idempotency import idempotency_settle, idempotency_settle_refusal
 from .locking import for_update, lock_book_days, require_book_lock
@@ -283,9 +284,11 @@ RELEASING = {Status.COMPLETED, Status.CANCELLED, Status.NO_SHOW}
 
 def reservation_transition(
     *, reservation: Reservation, action: str, by=None, table_names: Sequence[str] | None = None,
-    override_reason: str | None = None, now: datetime | None = None,
+    override_reason: str | None = None, guest_asked: bool = False, now: datetime | None = None,
 ) -> Reservation:
     """Move a booking along its lifecycle; cancelling, a no-show or leaving frees its tables at once.
+
+    `guest_asked`: staff cancel because the guest asked them to, so it is not the restaurant's cancellation.
 
     `seat` puts the party on the host's `table_names` (or, for a party without
     a table, the best free one) where the engine allows it: a table held back
@@ -323,6 +326,8 @@ def reservation_transition(
         current.save(update_fields=fields)
         if target in RELEASING:
             current.assignments.filter(released=False).update(released=True)
+        reservation_moved.send(sender=Reservation, reservation=current, action=action, by=by, now=now,
+                               guest_asked=guest_asked)
         _race_window()  # before the commit: what others cannot see yet is the gap a race needs
     return selectors.reservation_get(current.pk)
 

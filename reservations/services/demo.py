@@ -6,6 +6,7 @@ from datetime import time
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Q
 from rest_framework.authtoken.models import Token
 
 from ..models import (
@@ -37,6 +38,8 @@ TURN_TIMES = [(1, 2, 90), (3, 4, 120), (5, 6, 150), (7, 10, 180)]
 MANAGER_MODELS = ["restaurant", "area", "table", "tablecombination", "servicehours", "closure", "turntime",
                   "holdbackrule", "overbookingpolicy", "reservation", "refusal", "guest", "waitlistentry", "gesture",
                   "staffnote", "outboundmessage", "inboundmessage"]
+# The recovery app's pages: the manager reads cases and offers and closes cases there.
+MANAGER_RECOVERY_MODELS = ["recoverycase", "caseaction", "recoveryoffer"]
 
 
 def _fresh_restaurant(*, slug: str, name: str, language: str = "uk") -> Restaurant:
@@ -123,9 +126,10 @@ def demo_users_reset(*, password: str) -> None:
     User = get_user_model()
     host_group, _ = Group.objects.get_or_create(name=HOST)
     manager_group, _ = Group.objects.get_or_create(name=MANAGER)
-    manager_group.permissions.set(
-        Permission.objects.filter(content_type__app_label="reservations", content_type__model__in=MANAGER_MODELS)
-    )
+    manager_group.permissions.set(Permission.objects.filter(
+        Q(content_type__app_label="reservations", content_type__model__in=MANAGER_MODELS)
+        | Q(content_type__app_label="recovery", content_type__model__in=MANAGER_RECOVERY_MODELS)
+    ))
     roles = {HOST: host_group, MANAGER: manager_group, None: None}
     restaurants = {r.slug: r for r in Restaurant.objects.filter(slug__in=[DEMO_SLUG, STEAKHOUSE_SLUG])}
     for username, (role, slug) in DEMO_USERS.items():

@@ -36,3 +36,19 @@ def test_a_turned_away_case_or_one_without_a_booking_gets_nothing(samna, tuesday
 
     assert case_gesture(case=wait) is None and case_gesture(case=turned) is None
     assert [a.kind for a in wait.actions.all()] == ["opened"]
+
+
+def test_a_host_logging_a_mistake_queues_the_partys_amends_for_the_floor(
+        samna, host_api, tuesday, django_capture_on_commit_callbacks):
+    booked = reservation_create(restaurant=samna, start=kyiv(tuesday, "19:00"), party_size=2, channel="phone",
+                                guest=GuestDetails(name="Olena", phone="+380671234567"))
+
+    with django_capture_on_commit_callbacks(execute=True):  # the request's commit, as in production
+        answer = host_api.post(f"/api/v1/reservations/{booked.pk}/mistakes/", {"what": "spilled_drink"},
+                               format="json")
+
+    assert answer.status_code == 201
+    comps = host_api.get("/api/v1/restaurants/samna/comps/", {"date": tuesday.isoformat()}).json()
+    assert [(c["reservation"], c["item"], c["status"]) for c in comps] == [(booked.pk, "dessert", "queued")]
+    case = booked.recovery_cases.get()
+    assert [a.kind for a in case.actions.all()] == ["opened", "gesture"]

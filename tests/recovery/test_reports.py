@@ -15,10 +15,10 @@ import pytest
 from django.test import Client
 
 from recovery.models import RecoveryCase
-from recovery.services.cases import case_close, case_open
+from recovery.services.cases import RESPOND_WITHIN, case_close, case_open
 from recovery.services.outcomes import outcomes_mark
 from recovery.services.report_data import recovery_report
-from reservations.models import Reservation, WaitlistEntry
+from reservations.models import Refusal, Reservation, WaitlistEntry
 from reservations.services.booking import refusal_record, reservation_create, reservation_transition
 from reservations.services.gestures import gesture_offer, gesture_present, gesture_propose, gesture_react
 from reservations.services.guests import GuestDetails
@@ -26,6 +26,16 @@ from tests.conftest import DEMO_PASSWORD, kyiv
 
 pytestmark = pytest.mark.django_db
 
+
+
+def refused_at(refusal: Refusal, moment) -> RecoveryCase:
+    """Move a refusal and the case it opened to the moment the fixture says they happened."""
+    Refusal.objects.filter(pk=refusal.pk).update(created_at=moment)
+    case = RecoveryCase.objects.get(refusal=refusal)
+    RecoveryCase.objects.filter(pk=case.pk).update(opened_at=moment, respond_by=moment + RESPOND_WITHIN[case.kind])
+    case.actions.update(at=moment)
+    case.refresh_from_db()
+    return case
 
 def guest(n: int, name: str) -> GuestDetails:
     return GuestDetails(name=name, phone=f"+38050100{n:04d}")
@@ -86,9 +96,10 @@ def book_of_two_days(samna, staff, saturday, tuesday):
                    reasons=["fully_booked", "overbooking_limit"])
 
     # Cases: Ivan's won back in time by E; Petro's lost; a mistake at G's table resolved late; a long wait open.
-    c1 = case_open(restaurant=samna, kind="turned_away", summary="2 at 20:00", refusal=r1, now=kyiv(S, "17:00"))
+    # A refusal with a phone opens its case as it is recorded (now); the fixture moves both to when they happened.
+    c1 = refused_at(r1, kyiv(S, "17:00"))
     case_close(case=c1, status="resolved", won_back=e, now=kyiv(S, "17:10"))  # respond_by 17:15
-    c2 = case_open(restaurant=samna, kind="turned_away", summary="4 at 20:00", refusal=r2, now=kyiv(S, "17:05"))
+    c2 = refused_at(r2, kyiv(S, "17:05"))
     case_close(case=c2, status="lost", now=kyiv(S, "18:00"))
     c3 = case_open(restaurant=samna, kind="mistake", summary="wrong dish", reservation=g, now=kyiv(T, "20:00"))
     case_close(case=c3, status="resolved", now=kyiv(T, "20:30"))  # respond_by 20:10: late

@@ -249,7 +249,6 @@ CONTRACT_PAGES = ["/api/schema/", "/api/docs/", "/healthz/"]
 NOT_BUILT_YET = {
     "/api/v1/guests/{id}/export/": "guest privacy",
     "/api/v1/guests/{id}/erase/": "guest privacy",
-    "/api/v1/restaurants/{slug}/recovery-cases/": "service recovery",
 }
 # The contract, kept in the repository (a clone has no ../shared/); the steering copy beside the project wins.
 SHARED_CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "API.md"

@@ -15,6 +15,8 @@ import pytest
 from django.urls import URLPattern, get_resolver
 from rest_framework.test import APIClient
 
+from recovery.models import RecoveryCase
+from recovery.services.causes import mistake_log
 from reservations.models import Gesture, Guest, Reservation, Restaurant, WaitlistEntry
 from reservations.services.booking import reservation_create
 from reservations.services.gestures import gesture_offer, guest_prepare
@@ -44,6 +46,7 @@ class World:
     day: object
     comp: Gesture  # queued for the floor
     over_budget: Gesture  # waiting for a manager's approval
+    case: RecoveryCase  # an open mistake case on the reservation
 
 
 @pytest.fixture
@@ -62,7 +65,8 @@ def world(samna, steakhouse, staff, tuesday) -> World:
                                by=staff["host"])  # no guest: the guest search still finds one
     over_budget = gesture_offer(reservation=other, occasion="won_back", reason="turned away yesterday")
     assert (comp.status, over_budget.status) == ("queued", "needs_approval")
-    return World(samna, reservation, entry, reservation.guest, tuesday, comp, over_budget)
+    case = mistake_log(reservation=reservation, what="wrong_dish", by=staff["host"])
+    return World(samna, reservation, entry, reservation.guest, tuesday, comp, over_budget, case)
 
 
 def client(who: str, staff) -> APIClient:
@@ -105,6 +109,10 @@ def the_days_comps(response, w: World, who: str) -> None:
 
 def the_days_notes(response, w: World, who: str) -> None:
     assert [(n["reservation"], n["kind"]) for n in response.json()] == [(w.reservation.pk, "first_visit")]
+
+
+def the_open_cases(response, w: World, who: str) -> None:
+    assert [(c["id"], c["kind"], c["status"]) for c in response.json()] == [(w.case.pk, "mistake", "open")]
 
 
 def anonymous_echo(response, w: World, who: str) -> None:
@@ -180,6 +188,22 @@ ROWS = [
     Row("report-overbooking-cap", "post", lambda api, w: api.post(
         "/api/v1/restaurants/samna/reports/overbooking-cap/", {"service": "all day"}, format="json"),
         {**STAFF_BOOK, "host": 403, "manager": 400, "admin": 400}),
+    Row("recovery-cases", "get", lambda api, w: api.get(
+        "/api/v1/restaurants/samna/recovery-cases/", {"status": "open"}), STAFF_BOOK, sees=the_open_cases),
+    Row("recovery-case", "get", lambda api, w: api.get(f"/api/v1/restaurants/samna/recovery-cases/{w.case.pk}/"),
+        STAFF_BOOK),
+    Row("recovery-case-actions", "post", lambda api, w: api.post(
+        f"/api/v1/restaurants/samna/recovery-cases/{w.case.pk}/actions/", {"kind": "apology"}, format="json"),
+        {**STAFF_BOOK, **dict.fromkeys(OWN, 201)}),
+    Row("recovery-case-resolve", "post", lambda api, w: api.post(
+        f"/api/v1/restaurants/samna/recovery-cases/{w.case.pk}/resolve/", format="json"),
+        {**STAFF_BOOK, "host": 403}),
+    Row("recovery-case-lose", "post", lambda api, w: api.post(
+        f"/api/v1/restaurants/samna/recovery-cases/{w.case.pk}/lose/", format="json"),
+        {**STAFF_BOOK, "host": 403}),
+    Row("reservation-mistakes", "post", lambda api, w: api.post(
+        f"/api/v1/reservations/{w.reservation.pk}/mistakes/", {"what": "spilled_drink"}, format="json"),
+        {**STAFF_ROW, **dict.fromkeys(OWN, 201)}),
     # Only Twilio's signature opens it, never a login: the guest's "X" from anyone else cancels nothing.
     Row("sms-inbound", "post", lambda api, w: api.post(
         "/sms/inbound/", {"From": PHONE, "Body": "X"}), dict.fromkeys(USERS, 403)),
@@ -195,8 +219,12 @@ def test_the_wall(world, staff, row: Row, who: str):
     def comps() -> list[str]:
         return [g.status for g in Gesture.objects.filter(pk__in=[world.comp.pk, world.over_budget.pk]).order_by("pk")]
 
+    def case() -> tuple:
+        return (RecoveryCase.objects.get(pk=world.case.pk).status, world.case.actions.count(),
+                RecoveryCase.objects.count())
+
     before = {"reservation": world.reservation.status, "notes": world.guest.notes, "entry": world.entry.status,
-              "comps": comps(), "told": world.entry.notified_at}
+              "comps": comps(), "told": world.entry.notified_at, "case": case()}
 
     response = row.call(client(who, staff), world)
 
@@ -212,7 +240,8 @@ def test_the_wall(world, staff, row: Row, who: str):
         world.guest.refresh_from_db()
         world.entry.refresh_from_db()
         assert before == {"reservation": world.reservation.status, "notes": world.guest.notes,
-                          "entry": world.entry.status, "comps": comps(), "told": world.entry.notified_at}
+                          "entry": world.entry.status, "comps": comps(), "told": world.entry.notified_at,
+                          "case": case()}
         if response.status_code == 404:
             assert str(world.guest.name) not in str(body) and PHONE not in str(body)
     elif response.status_code < 400 and row.sees is not None:
