@@ -5,3 +5,9 @@ class RecoveryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "recovery"
     verbose_name = "Service recovery"
+
+    def ready(self) -> None:
+        # Recovery builds on the book, never the reverse: it plugs its offers into the book's seams here.
+        from .hooks import offers_plug_in
+
+        offers_plug_in()

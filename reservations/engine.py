@@ -147,6 +147,9 @@ class Booking:
     tables: tuple[int, ...] = ()
     overbooked: bool = False
     id: int | None = None
+    # Not a booking but tables held for one (a recovery offer waiting for the guest's YES): named, so the
+    # one taking it can leave its own hold out of the plan.
+    hold: str = ""
 
 
 @dataclass(frozen=True)

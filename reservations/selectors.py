@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
@@ -147,12 +148,22 @@ def active_bookings(
     ]
 
 
-def day_plan(restaurant: Restaurant, day: date, *, exclude_reservation: int | None = None) -> engine.DayPlan:
+# Tables held outside the book, as engine bookings with a `hold` name: each source is
+# `(restaurant, start, end) -> [engine.Booking]`. Apps built on reservations register theirs (the recovery
+# app: a freed table offered to a turned-away guest), so every path that asks the engine sees them taken.
+HOLD_SOURCES: list[Callable[[Restaurant, datetime, datetime], list[engine.Booking]]] = []
+
+
+def day_plan(
+    restaurant: Restaurant, day: date, *, exclude_reservation: int | None = None, exclude_hold: str = ""
+) -> engine.DayPlan:
     config = restaurant_config(restaurant)
     start, end = day_bounds(config, day)
     bookings = active_bookings(restaurant, config, start, end)
     if exclude_reservation is not None:
         bookings = [b for b in bookings if b.id != exclude_reservation]
+    for source in HOLD_SOURCES:
+        bookings += [b for b in source(restaurant, start, end) if not exclude_hold or b.hold != exclude_hold]
     return engine.plan_day(config, day, bookings)
 
 

@@ -1,9 +1,11 @@
-"""Renew a restaurant's `config_token` whenever its set-up changes, so cached day plans expire."""
+"""Renew a restaurant's `config_token` whenever its set-up changes, so cached day plans expire; and tell
+apps built on the book when a booking gives its tables back.
+"""
 
 import uuid
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from .models import (
     Closure,
@@ -35,3 +37,9 @@ def _config_saved(sender, instance, **kwargs) -> None:
 def _config_tables_changed(sender, instance, action, **kwargs) -> None:
     if action.startswith("post_") and isinstance(instance, (TableCombination, HoldBackRule)):
         renew_config_token(instance.restaurant_id)
+
+
+# Sent after the commit of a cancellation, a no-show or a party leaving: `restaurant_id`, `day` (the service
+# day), `reservation_id`, the stretch `freed_from`–`freed_until` its tables are free again, and `released_at`.
+# The recovery app offers them to guests it turned away; the book itself needs no listener.
+tables_released = Signal()

@@ -26,6 +26,7 @@ from ..errors import (
 )
 from ..models import IdempotencyKey, OutboundMessage, Refusal, Reservation, ReservationTable, Restaurant, Table
 from ..roles import is_manager
+from ..signals import tables_released
 from .guests import GuestDetails, guest_resolve
 from .idempotency import idempotency_settle, idempotency_settle_refusal
 from .locking import for_update, lock_book_days, require_book_lock
@@ -323,8 +324,20 @@ def reservation_transition(
         current.save(update_fields=fields)
         if target in RELEASING:
             current.assignments.filter(released=False).update(released=True)
+            _announce_release(current, day, now=now)
         _race_window()  # before the commit: what others cannot see yet is the gap a race needs
     return selectors.reservation_get(current.pk)
+
+
+def _announce_release(reservation: Reservation, day: date, *, now: datetime) -> None:
+    """After the commit, say which stretch of the book this booking gave back (see `signals.tables_released`).
+
+    `robust`: a listener that fails (a broker down) must not turn the committed release into an error.
+    """
+    kwargs = {"restaurant_id": reservation.restaurant_id, "day": day, "reservation_id": reservation.pk,
+              "freed_from": max(reservation.start, now), "freed_until": reservation.end, "released_at": now}
+    if kwargs["freed_from"] < kwargs["freed_until"]:
+        transaction.on_commit(lambda: tables_released.send(sender=Reservation, **kwargs), robust=True)
 
 
 def _seat_tables(
