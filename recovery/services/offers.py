@@ -161,9 +161,11 @@ def refusal_summary(refusal: Refusal) -> str:
 def _seating_for(plan: engine.DayPlan, refusal: Refusal, case: RecoveryCase, *, now: datetime
                  ) -> engine.Decision | None:
     """The engine's table for this guest at the start they asked for, else the nearest within the window
-    (earlier first on a tie) — never one they already let lapse at an overlapping time."""
+    (earlier first on a tie) — never one they already let lapse at an overlapping time, nor a start we named
+    to them as an alternative when we said no (it was free then: that is no table "just opened")."""
     window = timedelta(minutes=settings.RECOVERY_OFFER_WINDOW_MINUTES)
-    starts = sorted((s for s in plan.grid if abs(s - refusal.start) <= window),
+    named = {datetime.fromisoformat(a) for a in refusal.alternatives}
+    starts = sorted((s for s in plan.grid if abs(s - refusal.start) <= window and s not in named),
                     key=lambda s: (abs((s - refusal.start).total_seconds()), s))
     lapsed = [(set(o.tables.values_list("pk", flat=True)), o.start, o.end)
               for o in case.offers.exclude(status__in=[OfferStatus.PENDING, OfferStatus.TAKEN])]

@@ -293,3 +293,15 @@ def test_the_offer_text_in_english_names_both_times_when_it_moved(samna, saturda
     assert text["body"] == (f"Samna: we couldn't seat you on {saturday.day} {saturday:%b} at 19:15 - a table "
                             "just opened at 19:30. Reply YES within 10 minutes and it's yours.")
     assert OutboundMessage.objects.get(kind="recovery_offer").recovery_offer.case == case_of(OLENA)
+
+
+def test_a_start_we_named_as_an_alternative_when_we_said_no_is_not_offered_as_just_opened(
+        samna, saturday, outbox):
+    # Every table for two busy from 19:00 to 20:30: Olena, refused for 20:00, was told 20:30 was free.
+    for n in range(len(BOOKABLE_FOR_TWO)):
+        book_online(samna, saturday, n, "19:00")
+    refusal = refuse(samna, saturday, "Olena", OLENA, "20:00")
+    assert kyiv(saturday, "20:30").isoformat() in refusal.alternatives
+
+    assert offers_sweep() == 0
+    assert not RecoveryOffer.objects.exists() and texts_to(outbox, OLENA) == []
