@@ -148,14 +148,15 @@ def active_bookings(
     ]
 
 
-# Tables held outside the book, as engine bookings with a `hold` name: each source is
-# `(restaurant, start, end) -> [engine.Booking]`. Apps built on reservations register theirs (the recovery
-# app: a freed table offered to a turned-away guest), so every path that asks the engine sees them taken.
-HOLD_SOURCES: list[Callable[[Restaurant, datetime, datetime], list[engine.Booking]]] = []
+# Tables held outside the book for one guest, as engine bookings with a `hold` name: each source is
+# `(restaurant, start, end) -> [(engine.Booking, the E.164 phone it is held for)]`. Apps built on reservations
+# register theirs (the recovery app: a freed table offered to a turned-away guest), so every path that asks
+# the engine sees them taken — except a booking for the very guest they are held for (`held_for`).
+HOLD_SOURCES: list[Callable[[Restaurant, datetime, datetime], list[tuple[engine.Booking, str]]]] = []
 
 
 def day_plan(
-    restaurant: Restaurant, day: date, *, exclude_reservation: int | None = None, exclude_hold: str = ""
+    restaurant: Restaurant, day: date, *, exclude_reservation: int | None = None, held_for: str = ""
 ) -> engine.DayPlan:
     config = restaurant_config(restaurant)
     start, end = day_bounds(config, day)
@@ -163,7 +164,7 @@ def day_plan(
     if exclude_reservation is not None:
         bookings = [b for b in bookings if b.id != exclude_reservation]
     for source in HOLD_SOURCES:
-        bookings += [b for b in source(restaurant, start, end) if not exclude_hold or b.hold != exclude_hold]
+        bookings += [b for b, phone in source(restaurant, start, end) if not held_for or phone != held_for]
     return engine.plan_day(config, day, bookings)
 
 

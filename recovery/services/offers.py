@@ -54,18 +54,19 @@ def hold_name(offer_id: int) -> str:
     return f"recovery_offer:{offer_id}"
 
 
-def offer_holds(restaurant: Restaurant, start: datetime, end: datetime) -> list[engine.Booking]:
-    """Tables held for pending offers overlapping [start, end), as the engine's bookings: one query."""
+def offer_holds(restaurant: Restaurant, start: datetime, end: datetime) -> list[tuple[engine.Booking, str]]:
+    """Tables held for pending offers overlapping [start, end), as the engine's bookings, each with the phone
+    it is held for: one query."""
     rows = RecoveryOffer.tables.through.objects.filter(
         recoveryoffer__restaurant=restaurant, recoveryoffer__status=OfferStatus.PENDING,
         recoveryoffer__start__lt=end, recoveryoffer__end__gt=start,
     ).values_list("recoveryoffer_id", "recoveryoffer__start", "recoveryoffer__end", "recoveryoffer__party_size",
-                  "table_id")
+                  "recoveryoffer__case__refusal__guest_phone", "table_id")
     offers: dict[int, list] = {}
-    for pk, o_start, o_end, covers, table_id in rows:
-        offers.setdefault(pk, [o_start, o_end, covers, []])[3].append(table_id)
-    return [engine.Booking(o_start, o_end, covers, tuple(sorted(tables)), hold=hold_name(pk))
-            for pk, (o_start, o_end, covers, tables) in offers.items()]
+    for pk, o_start, o_end, covers, phone, table_id in rows:
+        offers.setdefault(pk, [o_start, o_end, covers, str(phone or ""), []])[4].append(table_id)
+    return [(engine.Booking(o_start, o_end, covers, tuple(sorted(tables)), hold=hold_name(pk)), phone)
+            for pk, (o_start, o_end, covers, phone, tables) in offers.items()]
 
 
 def lock_service(restaurant: Restaurant, day: date) -> None:
@@ -242,13 +243,16 @@ def offers_expire(*, now: datetime | None = None, offer_id: int | None = None) -
     by_day: dict[tuple[int, date], list[RecoveryOffer]] = defaultdict(list)
     for offer in due:
         by_day[(offer.restaurant_id, service_day(offer.restaurant, offer.start))].append(offer)
+    from .offers_answers import offer_settle_own_booking
+
     lapsed = 0
     for (_, day), offers in by_day.items():
         restaurant = offers[0].restaurant
         with transaction.atomic(durable=True):
             lock_service(restaurant, day)
             for offer in offers:
-                lapsed += offer_lapse(offer=offer, now=now, note="No answer in time.")
+                if offer_settle_own_booking(offer=offer, now=now) is None:
+                    lapsed += offer_lapse(offer=offer, now=now, note="No answer in time.")
             offers_make_locked(restaurant=restaurant, day=day, freed_by=offers[0].freed_by, now=now)
     return lapsed
 
@@ -273,10 +277,10 @@ def offer_lapse(*, offer: RecoveryOffer, now: datetime, note: str, answered: boo
 def offers_sweep(*, now: datetime | None = None) -> int:
     """The backstop for lost tasks: lapse overdue offers, make the offers a lost trigger never made, and queue
     the desserts of guests won back whose task never ran. Returns how many offers it made or lapsed."""
-    from .offers_answers import won_back_desserts_pending
+    from .offers_answers import offers_settle_booked, won_back_desserts_pending
 
     now = now or timezone.now()
-    done = offers_expire(now=now)
+    done = offers_settle_booked(now=now) + offers_expire(now=now)
     window = timedelta(minutes=settings.RECOVERY_OFFER_WINDOW_MINUTES)
     days = set()
     waiting = (Refusal.objects.filter(start__gt=now - window).exclude(guest_phone="")

@@ -27,13 +27,13 @@ from reservations.services.booking import reservation_write, service_day
 from reservations.services.gestures import gesture_offer
 from reservations.services.guests import GuestDetails, guest_resolve
 from reservations.services.inbound_sms import NO, YES, Outcome
-from reservations.services.locking import for_update
+from reservations.services.locking import for_update, require_book_lock
 from reservations.services.messaging import message_queue
 from reservations.services.preparation import guest_preparation_send
 
 from ..models import CaseAction, RecoveryCase, RecoveryOffer
 from .cases import case_act, case_close
-from .offers import hold_name, lock_service, offer_lapse, offers_make_locked
+from .offers import lock_service, offer_lapse, offers_make_locked
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,8 @@ def offer_take(*, offer: RecoveryOffer, now: datetime | None = None) -> Outcome:
             current = for_update(RecoveryOffer.objects.select_related("case", "case__refusal"), of=("self",)
                                  ).get(pk=offer.pk)
             current.restaurant = restaurant
+            if offer_settle_own_booking(offer=current, now=now):
+                current.refresh_from_db(fields=["status", "reservation"])
             if current.status == OfferStatus.TAKEN and current.reservation_id is not None:
                 # Their own YES again (a double tap, Twilio retrying): the table is theirs already.
                 return Outcome(Action.ALREADY, "already", selectors.reservation_get(current.reservation_id))
@@ -84,7 +86,7 @@ def offer_take(*, offer: RecoveryOffer, now: datetime | None = None) -> Outcome:
                 offers_make_locked(restaurant=restaurant, day=day, freed_by=current.freed_by, now=now)
                 return _gone(current, now=now, why="it came after the offer's time")
             tables = list(current.tables.order_by("pk"))
-            plan = selectors.day_plan(restaurant, day, exclude_hold=hold_name(current.pk))
+            plan = selectors.day_plan(restaurant, day, held_for=str(current.case.refusal.guest_phone))
             decision = engine.decide_seating(
                 plan, party_size=current.party_size, start=current.start, end=current.end, now=now,
                 tables=engine.seating_of([(t.pk, t.name, t.min_covers, t.max_covers) for t in tables]))
@@ -127,6 +129,51 @@ def _book(offer: RecoveryOffer, decision: engine.Decision, *, now: datetime) -> 
     pk = reservation.pk
     transaction.on_commit(lambda: _dessert_send(pk), robust=True)
     return reservation
+
+
+def own_booking(offer: RecoveryOffer) -> Reservation | None:
+    """A booking the guest made themselves on the offer's day since we turned them away (online, by phone, at
+    the desk: the table held for them is theirs to book), if any."""
+    refusal = offer.case.refusal
+    config = selectors.restaurant_config(offer.restaurant)
+    start, end = selectors.day_bounds(config, service_day(offer.restaurant, offer.start))
+    return (Reservation.objects.filter(
+        restaurant_id=offer.restaurant_id, guest__phone=refusal.guest_phone, status__in=Reservation.ACTIVE_STATUSES,
+        start__gte=start, start__lt=end, created_at__gte=refusal.created_at,
+    ).order_by("created_at", "id").first())
+
+
+def offer_settle_own_booking(*, offer: RecoveryOffer, now: datetime) -> Reservation | None:
+    """A pending offer whose guest booked themselves is theirs: `taken` with that booking, the case won back.
+    Must be called holding the day lock; None (nothing changed) when there is no such booking."""
+    require_book_lock()
+    reservation = own_booking(offer)
+    if reservation is None:
+        return None
+    if not RecoveryOffer.objects.filter(pk=offer.pk, status=OfferStatus.PENDING).update(
+            status=OfferStatus.TAKEN, answered_at=now, reservation=reservation):
+        return None
+    case_act(case=offer.case, kind=Step.OFFER_TAKEN, now=now,
+             note=f"Booked it themselves ({reservation.channel}) while the table was held for them.")
+    case_close(case=offer.case, status=RecoveryCase.Status.RESOLVED, won_back=reservation, now=now,
+               note="Won back: the guest booked while a freed table was held for them.")
+    pk = reservation.pk
+    transaction.on_commit(lambda: _dessert_send(pk), robust=True)
+    return reservation
+
+
+def offers_settle_booked(*, now: datetime | None = None) -> int:
+    """The sweep's part: pending offers whose guest has booked themselves meanwhile. Returns how many."""
+    now = now or timezone.now()
+    settled = 0
+    for offer in RecoveryOffer.objects.filter(status=OfferStatus.PENDING).select_related(
+            "restaurant", "case", "case__refusal"):
+        if own_booking(offer) is None:
+            continue
+        with transaction.atomic(durable=True):
+            lock_service(offer.restaurant, service_day(offer.restaurant, offer.start))
+            settled += offer_settle_own_booking(offer=offer, now=now) is not None
+    return settled
 
 
 def _gone(offer: RecoveryOffer, *, now: datetime, why: str) -> Outcome:

@@ -305,3 +305,36 @@ def test_a_start_we_named_as_an_alternative_when_we_said_no_is_not_offered_as_ju
 
     assert offers_sweep() == 0
     assert not RecoveryOffer.objects.exists() and texts_to(outbox, OLENA) == []
+
+
+def test_a_booking_moved_to_another_time_offers_the_table_it_left(samna, saturday, full_saturday, outbox):
+    from reservations.services.booking import reservation_change
+
+    moved = full_saturday[2]
+    reservation_change(reservation=moved, start=kyiv(saturday, "13:00"))
+
+    offer = RecoveryOffer.objects.get()
+    assert (offer.case, offer.start, offer.freed_by) == (case_of(OLENA), kyiv(saturday, "20:00"), moved)
+
+
+def test_the_guest_the_table_is_held_for_may_book_it_herself_and_is_won_back(
+        samna, saturday, full_saturday, outbox, anon_api):
+    reservation_transition(reservation=full_saturday[0], action="cancel")
+    offer = RecoveryOffer.objects.get()
+
+    # Taras may not have Olena's table; Olena, booking online herself instead of replying, gets it.
+    with pytest.raises(NoTables):
+        book_online(samna, saturday, 77)
+    herself = reservation_create(restaurant=samna, start=kyiv(saturday, "20:00"), party_size=2, channel="online",
+                                 guest=GuestDetails(name="Olena", phone=OLENA))
+    assert list(herself.tables.all()) == list(offer.tables.all())
+
+    assert offers_sweep() >= 1
+    offer.refresh_from_db()
+    assert (offer.status, offer.reservation) == ("taken", herself)
+    assert (case_of(OLENA).status, case_of(OLENA).won_back) == ("resolved", herself)
+    assert timeline(OLENA) == ["opened", "offered", "offer_taken", "resolved"]
+    assert Gesture.objects.get(reservation=herself).occasion == "won_back"
+    # Her YES afterwards is answered as her booking, never a second table.
+    assert sms_receive(from_number=OLENA, body="YES", provider_id="SM-after").action in ("already", "confirmed")
+    assert Reservation.objects.filter(guest__phone=OLENA).count() == 1
