@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -102,3 +103,72 @@ def test_control_without_the_lock_and_the_conditional_claim_the_table_is_booked_
     assert won > 1, f"the control must really race: {won} booking(s), {actions}"
     assert actions["offer_taken"] == won
     assert doubled, "several bookings on the one offered table"
+
+
+TARAS = "+380671110002"
+
+
+def run_at_once(*jobs) -> list:
+    """Each job in its own thread on its own connection, released together: their results in job order."""
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait(10)
+            results[n] = jobs[n]()
+        except BaseException as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    return results
+
+
+@pytest.fixture
+def two_waiting(offered, samna, saturday) -> RecoveryOffer:
+    """Taras refused for 20:00 after Olena: next in line for her table."""
+    with pytest.raises(NoTables):
+        reservation_create(restaurant=samna, start=kyiv(saturday, "20:00"), party_size=2, channel="online",
+                           guest=GuestDetails(name="Taras", phone=TARAS))
+    return offered
+
+
+def test_the_countdown_and_the_sweep_expiring_at_once_offer_the_next_guest_once(two_waiting):
+    from recovery.models import CaseAction
+    from recovery.services.offers import offers_expire
+
+    late = two_waiting.expires_at + timedelta(seconds=1)
+    lapsed = run_at_once(*[lambda: offers_expire(now=late)] * 4)
+
+    assert sorted(lapsed) == [0, 0, 0, 1]
+    assert list(RecoveryOffer.objects.order_by("id").values_list("case__refusal__guest_phone", "status")) == [
+        (OLENA, "expired"), (TARAS, "pending")]
+    assert CaseAction.objects.filter(kind="offer_expired").count() == 1
+    assert CaseAction.objects.filter(kind="offered", case__refusal__guest_phone=TARAS).count() == 1
+
+
+def test_a_yes_crossing_the_expiry_either_books_it_or_hands_it_on_never_both(two_waiting):
+    from recovery.services.offers import offers_expire
+
+    deadline = two_waiting.expires_at
+    answer, _ = run_at_once(
+        lambda: sms_receive(from_number=OLENA, body="YES", provider_id="SM-edge",
+                            now=deadline - timedelta(milliseconds=1)).action,
+        lambda: offers_expire(now=deadline + timedelta(seconds=1)),
+    )
+
+    statuses = list(RecoveryOffer.objects.order_by("id").values_list("case__refusal__guest_phone", "status"))
+    if answer == "offer_taken":
+        assert statuses == [(OLENA, "taken")]
+    else:
+        assert answer == "offer_gone" and statuses == [(OLENA, "expired"), (TARAS, "pending")]
+    assert Reservation.objects.filter(guest__phone__in=[OLENA, TARAS]).count() == (answer == "offer_taken")
+    assert double_booked_tables() == []
