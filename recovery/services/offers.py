@@ -96,20 +96,17 @@ def offers_make_locked(*, restaurant: Restaurant, day: date, freed_by: Reservati
     made = []
     offered_phones: set[str] = set()
     for refusal in waiting_refusals(restaurant, day, now=now):
-        phone = str(refusal.guest_phone)
-        if phone in offered_phones:
-            continue  # one question at a time to one phone: their YES must name one offer
+        # Every refusal waiting here has its case (opened when the guest was refused, or now, dated then).
         case = case_open(restaurant=restaurant, kind=RecoveryCase.Kind.TURNED_AWAY, refusal=refusal,
                          guest=refusal.guest, summary=refusal_summary(refusal), now=refusal.created_at)
-        if case.status != CaseStatus.OPEN:
-            continue
+        phone = str(refusal.guest_phone)
+        if phone in offered_phones or case.status != CaseStatus.OPEN:
+            continue  # one question at a time to one phone: their YES must name one offer
         decision = _seating_for(plan, refusal, case, now=now)
         if decision is None:
             continue
         offer = _offer_write(restaurant=restaurant, case=case, refusal=refusal, decision=decision,
                              freed_by=freed_by, now=now)
-        if offer is None:
-            continue
         made.append(offer)
         offered_phones.add(phone)
         plan = plan.with_booking(engine.Booking(decision.start, decision.end, refusal.party_size,
@@ -184,7 +181,7 @@ def _seating_for(plan: engine.DayPlan, refusal: Refusal, case: RecoveryCase, *, 
 
 
 def _offer_write(*, restaurant: Restaurant, case: RecoveryCase, refusal: Refusal, decision: engine.Decision,
-                 freed_by: Reservation | None, now: datetime) -> RecoveryOffer | None:
+                 freed_by: Reservation | None, now: datetime) -> RecoveryOffer:
     """Hold the seating for the guest, text them, and put the offer on their case's timeline."""
     offer = RecoveryOffer.objects.create(
         restaurant=restaurant, case=case, freed_by=freed_by, start=decision.start, end=decision.end,

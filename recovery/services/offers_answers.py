@@ -126,6 +126,7 @@ def _book(offer: RecoveryOffer, decision: engine.Decision, *, now: datetime) -> 
              note=f"Replied YES: booked for {reservation.start.astimezone(restaurant.tz):%H:%M}.")
     case_close(case=offer.case, status=RecoveryCase.Status.RESOLVED, won_back=reservation, now=now,
                note="Won back: the guest took a freed table.")
+    _siblings_close(offer, reservation, now=now)
     pk = reservation.pk
     transaction.on_commit(lambda: _dessert_send(pk), robust=True)
     return reservation
@@ -157,6 +158,7 @@ def offer_settle_own_booking(*, offer: RecoveryOffer, now: datetime) -> Reservat
              note=f"Booked it themselves ({reservation.channel}) while the table was held for them.")
     case_close(case=offer.case, status=RecoveryCase.Status.RESOLVED, won_back=reservation, now=now,
                note="Won back: the guest booked while a freed table was held for them.")
+    _siblings_close(offer, reservation, now=now)
     pk = reservation.pk
     transaction.on_commit(lambda: _dessert_send(pk), robust=True)
     return reservation
@@ -174,6 +176,20 @@ def offers_settle_booked(*, now: datetime | None = None) -> int:
             lock_service(offer.restaurant, service_day(offer.restaurant, offer.start))
             settled += offer_settle_own_booking(offer=offer, now=now) is not None
     return settled
+
+
+def _siblings_close(offer: RecoveryOffer, reservation: Reservation, *, now: datetime) -> None:
+    """The same guest turned away again that day (they tried 20:00, then 20:15): won back by the same booking."""
+    refusal = offer.case.refusal
+    config = selectors.restaurant_config(offer.restaurant)
+    start, end = selectors.day_bounds(config, service_day(offer.restaurant, offer.start))
+    siblings = RecoveryCase.objects.filter(
+        restaurant_id=offer.restaurant_id, kind=RecoveryCase.Kind.TURNED_AWAY, status__in=RecoveryCase.OPEN_STATUSES,
+        refusal__guest_phone=refusal.guest_phone, refusal__start__gte=start, refusal__start__lt=end,
+    ).exclude(pk=offer.case_id)
+    for case in siblings:
+        case_close(case=case, status=RecoveryCase.Status.RESOLVED, won_back=reservation, now=now,
+                   note=f"Won back by the same booking as case #{offer.case_id}.")
 
 
 def _gone(offer: RecoveryOffer, *, now: datetime, why: str) -> Outcome:

@@ -338,3 +338,17 @@ def test_the_guest_the_table_is_held_for_may_book_it_herself_and_is_won_back(
     # Her YES afterwards is answered as her booking, never a second table.
     assert sms_receive(from_number=OLENA, body="YES", provider_id="SM-after").action in ("already", "confirmed")
     assert Reservation.objects.filter(guest__phone=OLENA).count() == 1
+
+
+def test_a_guest_refused_twice_that_evening_is_offered_once_and_both_cases_are_won_back(
+        samna, saturday, full_saturday, outbox):
+    refuse(samna, saturday, "Olena", OLENA, "20:15")  # she tried a quarter later too, after Taras
+
+    reservation_transition(reservation=full_saturday[0], action="cancel")
+
+    assert len(texts_to(outbox, OLENA, "recovery_offer")) == 1
+    sms_receive(from_number=OLENA, body="YES", provider_id="SM-yes")
+    won = Reservation.objects.get(guest__phone=OLENA)
+    cases = RecoveryCase.objects.filter(refusal__guest_phone=OLENA)
+    assert sorted(cases.values_list("status", "won_back")) == [("resolved", won.pk), ("resolved", won.pk)]
+    assert case_of(TARAS).status == "open"
