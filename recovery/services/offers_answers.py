@@ -7,8 +7,9 @@ party, and the booking is written through the book's own locked step (`reservati
 confirmation text. The case is resolved with the booking as `won_back`; the guest's complimentary dessert
 is queued by a task once the booking has committed (`gesture_offer`, occasion `won_back`).
 
-A YES that comes too late (the offer lapsed and went to the next guest, or back to the book) is told kindly
-that the table has gone; the case stays open, on the managers' list, with an `offer_gone` step.
+A YES after the offer lapsed still gets the table while it is free (nobody else holds or booked it); when it
+has gone (to the next guest, or booked from the book) the guest is told so kindly, and the case stays open, on
+the managers' list, with an `offer_gone` step.
 """
 
 from __future__ import annotations
@@ -55,10 +56,10 @@ def offer_answer(*, question: OutboundMessage, word: str | None, now: datetime) 
 
 
 def _claim(offer: RecoveryOffer, now: datetime) -> bool:
-    """pending → taken, conditionally: of all the YES texts racing for one offer, one claims it."""
+    """→ taken, conditionally on the status just read: of all the YES texts racing for one offer, one claims it."""
     offers = RecoveryOffer.objects.filter(pk=offer.pk)
     if not settings.CXHOST_UNSAFE_SKIP_BOOKING_LOCK:  # the concurrency proof's control run claims blindly
-        offers = offers.filter(status=OfferStatus.PENDING)
+        offers = offers.filter(status=offer.status)
     return bool(offers.update(status=OfferStatus.TAKEN, answered_at=now))
 
 
@@ -79,17 +80,20 @@ def offer_take(*, offer: RecoveryOffer, now: datetime | None = None) -> Outcome:
             if current.status == OfferStatus.TAKEN and current.reservation_id is not None:
                 # Their own YES again (a double tap, Twilio retrying): the table is theirs already.
                 return Outcome(Action.ALREADY, "already", selectors.reservation_get(current.reservation_id))
-            if current.status != OfferStatus.PENDING:
-                return _gone(current, now=now, why="the offer had lapsed")
-            if now >= current.expires_at:
-                offer_lapse(offer=current, now=now, note="No answer in time.")
-                offers_make_locked(restaurant=restaurant, day=day, freed_by=current.freed_by, now=now)
-                return _gone(current, now=now, why="it came after the offer's time")
+            # Still pending (a few seconds late, before the expiry ran): the table was kept for them, it is theirs.
+            # Lapsed: theirs all the same while it is still free — not held for the next guest, nor booked.
+            late = current.status == OfferStatus.EXPIRED
+            if late and current.case.offers.filter(status=OfferStatus.PENDING).exists():
+                return _gone(current, now=now, why="another table is on offer to them now")
+            if current.status not in (OfferStatus.PENDING, OfferStatus.EXPIRED):
+                return _gone(current, now=now, why="the offer was withdrawn")
             tables = list(current.tables.order_by("pk"))
             plan = selectors.day_plan(restaurant, day, held_for=str(current.case.refusal.guest_phone))
             decision = engine.decide_seating(
                 plan, party_size=current.party_size, start=current.start, end=current.end, now=now,
                 tables=engine.seating_of([(t.pk, t.name, t.min_covers, t.max_covers) for t in tables]))
+            if not decision.available and late:
+                return _gone(current, now=now, why="the offer had lapsed and the table had gone")
             if not decision.available:
                 # The hold kept others off it; only a change to the set-up (a table retired) gets here.
                 RecoveryOffer.objects.filter(pk=current.pk, status=OfferStatus.PENDING).update(
@@ -122,8 +126,9 @@ def _book(offer: RecoveryOffer, decision: engine.Decision, *, now: datetime) -> 
     message_queue(restaurant=restaurant, guest=guest, kind=OutboundMessage.Kind.CONFIRMATION,
                   reservation=reservation, now=now)
     guest_preparation_send(reservation)
+    late = " after the offer had lapsed; the table was still free" if offer.status == OfferStatus.EXPIRED else ""
     case_act(case=offer.case, kind=Step.OFFER_TAKEN, now=now,
-             note=f"Replied YES: booked for {reservation.start.astimezone(restaurant.tz):%H:%M}.")
+             note=f"Replied YES{late}: booked for {reservation.start.astimezone(restaurant.tz):%H:%M}.")
     case_close(case=offer.case, status=RecoveryCase.Status.RESOLVED, won_back=reservation, now=now,
                note="Won back: the guest took a freed table.")
     _siblings_close(offer, reservation, now=now)

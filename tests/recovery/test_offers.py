@@ -352,3 +352,44 @@ def test_a_guest_refused_twice_that_evening_is_offered_once_and_both_cases_are_w
     cases = RecoveryCase.objects.filter(refusal__guest_phone=OLENA)
     assert sorted(cases.values_list("status", "won_back")) == [("resolved", won.pk), ("resolved", won.pk)]
     assert case_of(TARAS).status == "open"
+
+
+def test_a_late_yes_still_gets_the_table_when_nobody_else_has_it(samna, saturday, outbox):
+    booked = [book_online(samna, saturday, n) for n in range(len(BOOKABLE_FOR_TWO))]
+    refuse(samna, saturday, "Olena", OLENA)  # nobody after her
+    reservation_transition(reservation=booked[0], action="cancel")
+    offer = RecoveryOffer.objects.get()
+    later = offer.expires_at + timedelta(minutes=3)
+    offers_expire(now=later)
+    assert slot_free_online(samna, saturday), "nobody left: the table is the book's again"
+
+    answer = sms_receive(from_number=OLENA, body="YES", provider_id="SM-late", now=later)
+
+    assert answer.action == "offer_taken"
+    offer.refresh_from_db()
+    assert offer.status == "taken" and offer.reservation.tables.get() == booked[0].tables.get()
+    assert timeline(OLENA) == ["opened", "offered", "offer_expired", "offer_taken", "resolved"]
+    assert "after the offer had lapsed" in CaseAction.objects.get(kind="offer_taken").note
+
+
+def test_a_late_yes_after_the_table_was_booked_from_the_book_is_told_it_has_gone(samna, saturday, outbox):
+    booked = [book_online(samna, saturday, n) for n in range(len(BOOKABLE_FOR_TWO))]
+    refuse(samna, saturday, "Olena", OLENA)
+    reservation_transition(reservation=booked[0], action="cancel")
+    offer = RecoveryOffer.objects.get()
+    offers_expire(now=offer.expires_at)
+    book_online(samna, saturday, 50)  # someone books it online in the meantime
+
+    answer = sms_receive(from_number=OLENA, body="YES", provider_id="SM-late", now=offer.expires_at)
+
+    assert answer.action == "offer_gone"
+    assert not Reservation.objects.filter(guest__phone=OLENA).exists()
+    assert case_of(OLENA).status == "open" and timeline(OLENA)[-1] == "offer_gone"
+
+
+def slot_free_online(samna, day) -> bool:
+    from reservations import engine, selectors
+
+    plan = selectors.day_plan(samna, day)
+    return engine.decide_booking(plan, party_size=2, channel="online", start=kyiv(day, "20:00"),
+                                 now=timezone.now()).available
