@@ -147,8 +147,8 @@ class Booking:
     tables: tuple[int, ...] = ()
     overbooked: bool = False
     id: int | None = None
-    # Not a booking but tables held for one (a recovery offer waiting for the guest's YES): named, so the
-    # one taking it can leave its own hold out of the plan.
+    # Not a booking but its tables held for one (a recovery offer waiting for the guest's YES): named, so a
+    # plan read by a person (or a test) tells the two apart. The engine treats both alike: the tables are taken.
     hold: str = ""
 
 
