@@ -393,3 +393,16 @@ def slot_free_online(samna, day) -> bool:
     plan = selectors.day_plan(samna, day)
     return engine.decide_booking(plan, party_size=2, channel="online", start=kyiv(day, "20:00"),
                                  now=timezone.now()).available
+
+
+def test_first_refused_first_even_for_a_later_time_within_the_window(samna, saturday, outbox):
+    # Every table for two booked at 20:00; Taras asks for 20:15 first, Olena for 20:00 after him.
+    booked = [book_online(samna, saturday, n) for n in range(len(BOOKABLE_FOR_TWO))]
+    refuse(samna, saturday, "Taras", TARAS, "20:15")
+    refuse(samna, saturday, "Olena", OLENA, "20:00")
+
+    reservation_transition(reservation=booked[0], action="cancel")
+
+    offer = RecoveryOffer.objects.get()
+    assert (offer.case, offer.start) == (case_of(TARAS), kyiv(saturday, "20:15"))
+    assert texts_to(outbox, OLENA) == []
