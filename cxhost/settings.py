@@ -197,7 +197,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recovery.tasks.long_waits_sweep_task",
         "schedule": 60.0,
     },
+    # Recovery offers' backstop: lapse unanswered offers, make the offers a lost trigger never made.
+    "sweep-recovery-offers": {
+        "task": "recovery.tasks.sweep_offers_task",
+        "schedule": 30.0,
+    },
 }
+# A freed table is held for the turned-away guest it is offered to this long; it is offered to guests who
+# asked for a time within this many minutes of a start it can seat them at.
+RECOVERY_OFFER_MINUTES = env.int("RECOVERY_OFFER_MINUTES", default=10)
+RECOVERY_OFFER_WINDOW_MINUTES = env.int("RECOVERY_OFFER_WINDOW_MINUTES", default=30)
 
 SMS_BACKEND = env("SMS_BACKEND", default="console")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "sms.jsonl"))

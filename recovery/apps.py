@@ -8,3 +8,8 @@ class RecoveryConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401
+
+        # Recovery builds on the book, never the reverse: it plugs its offers into the book's seams here.
+        from .hooks import offers_plug_in
+
+        offers_plug_in()

@@ -12,7 +12,7 @@ The rules live in `recovery.services`; these models hold data and invariants onl
 from django.conf import settings
 from django.db import models
 
-from reservations.models import Guest, Refusal, Reservation, Restaurant, Table, WaitlistEntry
+from reservations.models import Guest, OutboundMessage, Refusal, Reservation, Restaurant, Table, WaitlistEntry
 
 
 class RecoveryCase(models.Model):
@@ -149,12 +149,19 @@ class RecoveryOffer(models.Model):
         Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="recovery_offer",
         help_text="The booking the guest's YES made.",
     )
+    # The text that asked "reply YES": a guest's answer finds its offer through it.
+    message = models.OneToOneField(
+        OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="recovery_offer",
+    )
 
     class Meta:
         ordering = ["offered_at", "id"]
         indexes = [models.Index(fields=["restaurant", "status", "start"], name="offer_pending_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(start__lt=models.F("end")), name="offer_start_before_end"),
+            # A guest waits on one table at a time: their YES must name exactly one offer.
+            models.UniqueConstraint(fields=["case"], condition=models.Q(status="pending"),
+                                    name="offer_one_pending_per_case"),
         ]
 
     def __str__(self) -> str:

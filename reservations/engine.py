@@ -147,6 +147,9 @@ class Booking:
     tables: tuple[int, ...] = ()
     overbooked: bool = False
     id: int | None = None
+    # Not a booking but its tables held for one (a recovery offer waiting for the guest's YES): named, so a
+    # plan read by a person (or a test) tells the two apart. The engine treats both alike: the tables are taken.
+    hold: str = ""
 
 
 @dataclass(frozen=True)

@@ -653,6 +653,8 @@ class OutboundMessage(models.Model):
         REMINDER = "reminder"
         TABLE_READY = "table_ready"
         THANK_YOU = "thank_you"
+        # A freed table offered to a turned-away guest (the recovery app): "reply YES within 10 minutes".
+        RECOVERY_OFFER = "recovery_offer"
         # Answers to what a guest texted us (`services.inbound_sms`); `stop_reply` acknowledges a STOP and is
         # the one text an opted-out number still receives.
         REPLY = "reply"
@@ -727,6 +729,10 @@ class InboundMessage(models.Model):
         NOTHING_TO_ANSWER = "nothing_to_answer", "no open question: help sent"
         NOT_DONE = "not_done", "could not be done just now"
         UNKNOWN_NUMBER = "unknown_number", "a number we never texted: no answer"
+        # Answers to a recovery offer (the recovery app).
+        OFFER_TAKEN = "offer_taken", "took the offered table"
+        OFFER_GONE = "offer_gone", "too late: the offered table had gone"
+        OFFER_DECLINED = "offer_declined", "declined the offered table"
 
     restaurant = models.ForeignKey(
         Restaurant, on_delete=models.CASCADE, null=True, blank=True, related_name="inbound_messages",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
@@ -147,12 +148,23 @@ def active_bookings(
     ]
 
 
-def day_plan(restaurant: Restaurant, day: date, *, exclude_reservation: int | None = None) -> engine.DayPlan:
+# Tables held outside the book for one guest, as engine bookings with a `hold` name: each source is
+# `(restaurant, start, end) -> [(engine.Booking, the E.164 phone it is held for)]`. Apps built on reservations
+# register theirs (the recovery app: a freed table offered to a turned-away guest), so every path that asks
+# the engine sees them taken — except a booking for the very guest they are held for (`held_for`).
+HOLD_SOURCES: list[Callable[[Restaurant, datetime, datetime], list[tuple[engine.Booking, str]]]] = []
+
+
+def day_plan(
+    restaurant: Restaurant, day: date, *, exclude_reservation: int | None = None, held_for: str = ""
+) -> engine.DayPlan:
     config = restaurant_config(restaurant)
     start, end = day_bounds(config, day)
     bookings = active_bookings(restaurant, config, start, end)
     if exclude_reservation is not None:
         bookings = [b for b in bookings if b.id != exclude_reservation]
+    for source in HOLD_SOURCES:
+        bookings += [b for b, phone in source(restaurant, start, end) if not held_for or phone != held_for]
     return engine.plan_day(config, day, bookings)
 
 

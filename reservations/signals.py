@@ -1,6 +1,7 @@
 """Renew a restaurant's `config_token` whenever its set-up changes, so cached day plans expire.
 
-Also the book's own events, for the apps built on it (recovery) to act on without the book knowing them.
+Also the book's own events (a booking moved through its lifecycle, tables given back), for the apps built on
+it (recovery) to act on without the book knowing them.
 """
 
 import uuid
@@ -43,3 +44,9 @@ def _config_saved(sender, instance, **kwargs) -> None:
 def _config_tables_changed(sender, instance, action, **kwargs) -> None:
     if action.startswith("post_") and isinstance(instance, (TableCombination, HoldBackRule)):
         renew_config_token(instance.restaurant_id)
+
+
+# Sent after the commit of a cancellation, a no-show or a party leaving: `restaurant_id`, `day` (the service
+# day), `reservation_id`, the stretch `freed_from`–`freed_until` its tables are free again, and `released_at`.
+# The recovery app offers them to guests it turned away; the book itself needs no listener.
+tables_released = Signal()

@@ -26,7 +26,7 @@ from ..errors import (
 )
 from ..models import IdempotencyKey, OutboundMessage, Refusal, Reservation, ReservationTable, Restaurant, Table
 from ..roles import is_manager
-from ..signals import reservation_moved
+from ..signals import reservation_moved, tables_released
 from .guests import GuestDetails, guest_resolve
 from .idempotency import idempotency_settle, idempotency_settle_refusal
 from .locking import for_update, lock_book_days, require_book_lock
@@ -149,7 +149,8 @@ def reservation_create(
 
     with transaction.atomic(durable=True):
         lock_book_for(restaurant, day, start, start + (config.turn_time(party_size) or config.longest_turn))
-        plan = selectors.day_plan(restaurant, day)
+        # A table held for this very guest (a recovery offer they were texted) is theirs to book.
+        plan = selectors.day_plan(restaurant, day, held_for=str(guest.phone) if guest and guest.phone else "")
         decision = engine.decide_booking(plan, party_size=party_size, channel=channel, start=start, now=now,
                                          override=override_reason is not None)
         if decision.available:
@@ -326,10 +327,24 @@ def reservation_transition(
         current.save(update_fields=fields)
         if target in RELEASING:
             current.assignments.filter(released=False).update(released=True)
+            _announce_release(current, day, start=current.start, end=current.end, now=now)
         reservation_moved.send(sender=Reservation, reservation=current, action=action, by=by, now=now,
                                guest_asked=guest_asked)
         _race_window()  # before the commit: what others cannot see yet is the gap a race needs
     return selectors.reservation_get(current.pk)
+
+
+def _announce_release(reservation: Reservation, day: date, *, start: datetime, end: datetime,
+                      now: datetime) -> None:
+    """After the commit, say which stretch of the book (the service `day`'s [start, end)) this booking gave
+    back (see `signals.tables_released`).
+
+    `robust`: a listener that fails (a broker down) must not turn the committed release into an error.
+    """
+    kwargs = {"restaurant_id": reservation.restaurant_id, "day": day, "reservation_id": reservation.pk,
+              "freed_from": max(start, now), "freed_until": end, "released_at": now}
+    if kwargs["freed_from"] < kwargs["freed_until"]:
+        transaction.on_commit(lambda: tables_released.send(sender=Reservation, **kwargs), robust=True)
 
 
 def _seat_tables(
@@ -414,6 +429,9 @@ def reservation_change(
         decision = engine.decide_booking(plan, party_size=new_size, channel=Channel.ONLINE, start=new_start,
                                          now=now)
         if decision.available and decision.seating is not None:
+            # The old time's tables are given back: as for a cancellation, others may be waiting for them.
+            _announce_release(current, service_day(restaurant, current.start), start=current.start,
+                              end=current.end, now=now)
             current.start, current.end, current.party_size = decision.start, decision.end, new_size
             current.overbooked = False
             current.save(update_fields=["start", "end", "party_size", "overbooked", "updated_at"])

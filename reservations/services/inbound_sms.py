@@ -8,7 +8,7 @@
 - Otherwise the latest question we sent the number that can still be answered decides: `QUESTIONS` maps a
   question's kind to when it is open and what an answer does. To a confirmation or a reminder, yes confirms
   and no cancels, through `reservation_transition`, the API's own service (a cancellation frees the table
-  at once). The recovery offer (issue 8) will plug in as one more entry.
+  at once). The recovery app registers one more entry, for `recovery_offer` (see `recovery.hooks`).
 - Anything else gets a short help reply, never an error. A number we never texted gets no reply: we know no
   restaurant or language for it, and answering strangers invites SMS pumping. Every text is stored.
 

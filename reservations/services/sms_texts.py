@@ -28,6 +28,15 @@ TEXTS = {
         "reply_not_done": "{name}: sorry, we could not do that just now. Please reply again in a minute.",
         "reply_stop": "{name}: you will get no more texts from us. Reply START to receive them again.",
         "reply_start": "{name}: welcome back, you will receive our texts again. Reply STOP to stop them.",
+        # The recovery offer: the time the guest asked for first, then (when it differs) the one that opened.
+        "recovery_offer": "{name}: we couldn't seat you on {date} at {time} - a table just opened. Reply YES "
+                          "within {minutes} minutes and it's yours.",
+        "recovery_offer_moved": "{name}: we couldn't seat you on {date} at {asked} - a table just opened at "
+                                "{time}. Reply YES within {minutes} minutes and it's yours.",
+        "reply_offer_gone": "{name}: so sorry, the table we offered has just gone. We will text you if another "
+                            "one opens.",
+        "reply_offer_declined": "{name}: thank you for letting us know. We hope to see you another time.",
+        "reply_offer_help": "{name}: reply YES to take the table we offered, or X to let it go.",
     },
     "uk": {
         "confirmation": "{name}: столик на {party}, {date} о {time}. Чекаємо! C - так, X - скасувати. "
@@ -43,6 +52,13 @@ TEXTS = {
         "reply_not_done": "{name}: вибачте, не вдалося. Напишіть ще раз за хвилину",
         "reply_stop": "{name}: більше не надсилатимемо SMS. START - поновити",
         "reply_start": "{name}: SMS поновлено. STOP - вимкнути",
+        "recovery_offer": "{name}: {date} о {time} не було місць, а тепер столик звільнився! Напишіть ТАК за "
+                          "{minutes} хв - і він ваш",
+        "recovery_offer_moved": "{name}: {date} о {asked} не було місць, а о {time} столик звільнився! Напишіть "
+                                "ТАК за {minutes} хв - і він ваш",
+        "reply_offer_gone": "{name}: на жаль, столик щойно зайняли. Напишемо, якщо звільниться інший",
+        "reply_offer_declined": "{name}: дякуємо за відповідь. До зустрічі іншим разом!",
+        "reply_offer_help": "{name}: ТАК - взяти столик, НІ - відмовитися",
     },
     "ru": {
         "confirmation": "{name}: столик на {party}, {date} в {time}. Ждём вас! C - да, X - отмена. Изменить: {link}",
@@ -57,22 +73,33 @@ TEXTS = {
         "reply_not_done": "{name}: извините, не получилось. Напишите ещё раз через минуту",
         "reply_stop": "{name}: больше не будем присылать SMS. START - возобновить",
         "reply_start": "{name}: SMS возобновлены. STOP - отключить",
+        "recovery_offer": "{name}: {date} в {time} не было мест, а теперь столик освободился! Напишите ДА за "
+                          "{minutes} мин - и он ваш",
+        "recovery_offer_moved": "{name}: {date} в {asked} не было мест, а в {time} столик освободился! Напишите "
+                                "ДА за {minutes} мин - и он ваш",
+        "reply_offer_gone": "{name}: увы, столик только что заняли. Напишем, если освободится другой",
+        "reply_offer_declined": "{name}: спасибо за ответ. До встречи в другой раз!",
+        "reply_offer_help": "{name}: ДА - взять столик, НЕТ - отказаться",
     },
 }
 MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 def sms_text(*, language: str, kind: str, restaurant_name: str, start_local: datetime | None = None,
-             party_size: int | None = None, link: str = "") -> str:
+             party_size: int | None = None, link: str = "", asked_local: datetime | None = None,
+             minutes: int | None = None) -> str:
     """The text of a `kind` message; `start_local` is already in the restaurant's zone, `link` is the guest's
-    own page (`guest_page_url`), which confirmations and reminders carry."""
+    own page (`guest_page_url`), which confirmations and reminders carry. A recovery offer also says when the
+    guest asked for a table (`asked_local`) and how many `minutes` it is held for them."""
     texts = TEXTS.get(language, TEXTS["en"])
     date = time = ""
     if start_local is not None:
         date = (f"{start_local.day} {MONTHS_EN[start_local.month - 1]}" if language == "en"
                 else f"{start_local:%d.%m}")
         time = f"{start_local:%H:%M}"
-    return texts[kind].format(name=restaurant_name, party=party_size or "", date=date, time=time, link=link)
+    asked = f"{asked_local:%H:%M}" if asked_local is not None else time
+    return texts[kind].format(name=restaurant_name, party=party_size or "", date=date, time=time, link=link,
+                              asked=asked, minutes=minutes or "")
 
 
 def guest_page_url(token: str) -> str:

@@ -1,0 +1,42 @@
+"""Where turned-away recovery plugs into the book (which knows nothing of recovery):
+
+- a pending offer's tables are a hold every day plan shows taken (`selectors.HOLD_SOURCES`);
+- a guest's text answering a `recovery_offer` is the offer's question (`inbound_sms.QUESTIONS`);
+- a booking giving its tables back sends the offers task after its commit (`signals.tables_released`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db.models import Q
+from django.db.models.functions import Now
+
+logger = logging.getLogger(__name__)
+
+
+def offers_plug_in() -> None:
+    from reservations import selectors
+    from reservations.models import OutboundMessage
+    from reservations.services import inbound_sms
+    from reservations.signals import tables_released
+
+    from .services.offers import offer_holds
+    from .services.offers_answers import offer_answer
+
+    if offer_holds not in selectors.HOLD_SOURCES:
+        selectors.HOLD_SOURCES.append(offer_holds)
+    # Open until the offered table's time has passed: a late YES still hears, kindly, that it has gone.
+    inbound_sms.QUESTIONS[OutboundMessage.Kind.RECOVERY_OFFER] = inbound_sms.Question(
+        open=Q(recovery_offer__end__gt=Now()), answer=offer_answer)
+    tables_released.connect(_offer_freed_tables, dispatch_uid="recovery_offer_freed_tables")
+
+
+def _offer_freed_tables(sender, *, restaurant_id, day, reservation_id, released_at, **kwargs) -> None:
+    from .tasks import offer_freed_tables_task
+
+    try:
+        offer_freed_tables_task.apply_async((restaurant_id, day.isoformat(), reservation_id,
+                                             released_at.isoformat()), retry=False)
+    except Exception as exc:  # a broker down loses nothing: the beat sweep makes the offers
+        logger.warning("Offers for the tables reservation %s freed not dispatched (%s)", reservation_id, exc)
