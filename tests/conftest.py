@@ -52,6 +52,12 @@ def _fast_and_fresh(settings):
     from django.core.cache import cache
 
     cache.clear()
+    # Celery's "never join a result inside a task" guard is one process-wide flag that `Task.apply` sets and
+    # restores; threads racing through eager tasks can restore it in the wrong order and leave it set, and the
+    # next test's `.get()` then fails. This process is never a worker: start every test with it clear.
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture

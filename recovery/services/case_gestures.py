@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
+
 from reservations.models import Gesture
 from reservations.services.gestures import gesture_offer
 
@@ -28,9 +30,14 @@ def case_gesture(*, case: RecoveryCase, by=None, now: datetime | None = None) ->
         reservation = case.waitlist_entry.reservation  # a walk-in seated from the list
     if reservation is None:
         return None
-    already = case.actions.filter(kind=CaseAction.Kind.GESTURE).exists()
     gesture = gesture_offer(reservation=reservation, occasion=AMENDS[case.kind], reason=case.summary, now=now)
-    if gesture is not None and not already:  # a repeated call is the first gesture again, not a second step
-        case_act(case=case, kind=CaseAction.Kind.GESTURE, by=by, now=now,
-                 note=f"{gesture.item} ({gesture.cost}) {gesture.status}")
+    if gesture is None:
+        return None
+    # A repeated call (two sweeps at once, a retried task) is the first gesture again, not a second step:
+    # the case's row lock makes "is it on the timeline yet?" and writing it one step.
+    with transaction.atomic():
+        RecoveryCase.objects.select_for_update().filter(pk=case.pk).first()
+        if not case.actions.filter(kind=CaseAction.Kind.GESTURE).exists():
+            case_act(case=case, kind=CaseAction.Kind.GESTURE, by=by, now=now,
+                     note=f"{gesture.item} ({gesture.cost}) {gesture.status}")
     return gesture

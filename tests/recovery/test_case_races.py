@@ -67,7 +67,9 @@ def test_sweeps_at_once_open_one_case_per_party(evening, tuesday):
     assert {(c.waitlist_entry_id, c.reservation_id) for c in cases} == {(kept.pk, None), (None, booked.pk)}
     assert cases.count() == 2
     assert all(sorted(found) == sorted(c.pk for c in cases) for found in results), "each copy got the same two"
-    assert CaseAction.objects.count() == 2  # one `opened` step each: the losers' writes were rolled back
+    # One `opened` step each (the losers' writes were rolled back), and the booked party's amends once.
+    steps = sorted((a.case.reservation_id is not None, a.kind) for a in CaseAction.objects.select_related("case"))
+    assert steps == [(False, "opened"), (True, "gesture"), (True, "opened")]
 
 
 def test_the_database_refuses_a_second_case_for_one_cause(evening, samna, tuesday):
