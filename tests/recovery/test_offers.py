@@ -129,8 +129,11 @@ def test_a_cancellation_offers_the_table_to_the_first_refused_guest_whose_yes_bo
     dessert = Gesture.objects.get(reservation=won)
     assert (dessert.item, dessert.occasion, dessert.status) == ("dessert", "won_back", "queued")
     assert "could not seat you" in dessert.prompt
-    # Taras is still on the managers' list, never texted about a table that was not his.
-    assert case_of(TARAS).status == "open" and texts_to(outbox, TARAS) == []
+    # Taras, next in line for it, is told kindly it has gone, and is still on the managers' list.
+    assert [m["body"] for m in texts_to(outbox, TARAS)] == [
+        f"Samna: {saturday:%d.%m} о 20:00 звільнився столик, але його щойно взяв інший гість. Вибачте! "
+        "Ви в нашому списку: напишемо першими, якщо звільниться ще"]
+    assert case_of(TARAS).status == "open" and timeline(TARAS) == ["opened", "offer_gone"]
 
 
 def test_no_answer_in_ten_minutes_offers_it_to_the_next_guest_and_a_late_yes_is_told_kindly_it_has_gone(
