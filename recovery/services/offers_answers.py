@@ -28,7 +28,7 @@ from reservations.models import Gesture, InboundMessage, OutboundMessage, Reserv
 from reservations.services.booking import reservation_write, service_day
 from reservations.services.gestures import gesture_offer
 from reservations.services.guests import GuestDetails, guest_resolve
-from reservations.services.inbound_sms import NO, YES, Outcome
+from reservations.services.inbound_sms import NO, QUESTIONS, YES, Outcome
 from reservations.services.locking import for_update, require_book_lock
 from reservations.services.messaging import message_queue
 from reservations.services.preparation import guest_preparation_send
@@ -58,8 +58,13 @@ def offer_answer(*, question: OutboundMessage, word: str | None, now: datetime) 
 
 
 def gone_answer(*, question: OutboundMessage, word: str | None, now: datetime) -> Outcome:
-    """To a `recovery_gone` text: whatever they reply, the table has gone and they are still on the list —
-    never a booking, never an error."""
+    """To a `recovery_gone` text: the table has gone and they are still on the list — never a booking, never an
+    error. That text asks nothing, so a question still open from before (a booking's reminder, another day)
+    takes the answer: its C or X must not be swallowed by a "sorry"."""
+    others = {kind: q.open for kind, q in QUESTIONS.items() if kind != OutboundMessage.Kind.RECOVERY_GONE}
+    earlier = selectors.latest_question_to(question.to, others)
+    if earlier is not None and word is not None:
+        return QUESTIONS[earlier.kind].answer(question=earlier, word=word, now=now)
     return Outcome(Action.OFFER_GONE if word == YES else Action.NOTHING_TO_ANSWER, "gone_listed")
 
 

@@ -529,3 +529,17 @@ def test_a_guest_who_let_the_offer_lapse_is_not_told_but_her_late_yes_hears_it_h
     assert late.action == "offer_gone" and "щойно зайняли" in texts_to(outbox, OLENA, "reply")[-1]["body"]
     assert not Reservation.objects.filter(guest__phone=OLENA).exists()
     assert case_of(OLENA).status == "open" and timeline(OLENA)[-1] == "offer_gone"
+
+
+def test_a_reply_to_it_still_answers_the_guests_booking_on_another_day(samna, saturday, full_saturday, outbox):
+    next_week = reservation_create(restaurant=samna, start=kyiv(saturday + timedelta(days=7), "19:00"),
+                                   party_size=2, channel="online", guest=GuestDetails(name="Taras", phone=TARAS))
+    reservation_transition(reservation=full_saturday[0], action="cancel")
+    sms_receive(from_number=OLENA, body="YES", provider_id="SM-yes")
+    assert len(gone_texts(outbox, TARAS)) == 1
+
+    answer = sms_receive(from_number=TARAS, body="X", provider_id="SM-taras-x")
+
+    next_week.refresh_from_db()
+    assert (answer.action, next_week.status) == ("cancelled", "cancelled"), "his X meant next week's booking"
+    assert (case_of(TARAS).status, timeline(TARAS)) == ("open", ["opened", "offer_gone"])
