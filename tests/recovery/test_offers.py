@@ -18,7 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from recovery.models import CaseAction, RecoveryCase, RecoveryOffer
-from recovery.services.cases import case_close
+from recovery.selectors import overdue_q
+from recovery.services.cases import case_close, is_overdue
 from recovery.services.offers import lock_service, offers_expire, offers_sweep
 from recovery.services.offers_gone import gone_tell
 from reservations.errors import NoTables
@@ -509,6 +510,10 @@ def test_in_english_and_any_answer_to_it_is_told_kindly_with_no_booking(samna, s
                        "if another one opens."] * 2
     assert not Reservation.objects.filter(guest__phone=TARAS).exists()
     assert (case_of(TARAS).status, timeline(TARAS)) == ("open", ["opened", "offer_gone"])
+    # He has heard from us: his open case is not flagged overdue to the managers past its deadline.
+    case = case_of(TARAS)
+    assert not is_overdue(case, case.respond_by + timedelta(hours=1))
+    assert not RecoveryCase.objects.filter(overdue_q(case.respond_by + timedelta(hours=1)), pk=case.pk).exists()
 
 
 def test_a_guest_who_let_the_offer_lapse_is_not_told_but_her_late_yes_hears_it_has_gone(
