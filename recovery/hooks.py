@@ -1,7 +1,8 @@
 """Where turned-away recovery plugs into the book (which knows nothing of recovery):
 
 - a pending offer's tables are a hold every day plan shows taken (`selectors.HOLD_SOURCES`);
-- a guest's text answering a `recovery_offer` is the offer's question (`inbound_sms.QUESTIONS`);
+- a guest's text answering a `recovery_offer` is the offer's question (`inbound_sms.QUESTIONS`), and one
+  answering a `recovery_gone` ("it has gone, you are still on the list") is answered kindly in the same words;
 - a booking giving its tables back sends the offers task after its commit (`signals.tables_released`).
 """
 
@@ -22,13 +23,16 @@ def offers_plug_in() -> None:
     from reservations.signals import tables_released
 
     from .services.offers import offer_holds
-    from .services.offers_answers import offer_answer
+    from .services.offers_answers import gone_answer, offer_answer
 
     if offer_holds not in selectors.HOLD_SOURCES:
         selectors.HOLD_SOURCES.append(offer_holds)
     # Open until the offered table's time has passed: a late YES still hears, kindly, that it has gone.
     inbound_sms.QUESTIONS[OutboundMessage.Kind.RECOVERY_OFFER] = inbound_sms.Question(
         open=Q(recovery_offer__end__gt=Now()), answer=offer_answer)
+    # Open as long as the table it told of: a YES to it meant that table, and later texts take over anyway.
+    inbound_sms.QUESTIONS[OutboundMessage.Kind.RECOVERY_GONE] = inbound_sms.Question(
+        open=Q(case_step__offer__end__gt=Now()), answer=gone_answer)
     tables_released.connect(_offer_freed_tables, dispatch_uid="recovery_offer_freed_tables")
 
 

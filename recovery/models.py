@@ -110,9 +110,20 @@ class CaseAction(models.Model):
     note = models.TextField(blank=True)
     at = models.DateTimeField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # An `offer_gone` step telling a guest next in line that another guest took this offer's table, and the
+    # text that told them (a YES to it finds the offer, so the time it was for, through this row).
+    offer = models.ForeignKey("RecoveryOffer", on_delete=models.CASCADE, null=True, blank=True,
+                              related_name="gone_steps")
+    message = models.OneToOneField(OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="case_step")
 
     class Meta:
         ordering = ["at", "id"]
+        constraints = [
+            # Each guest in line hears once that a table went, however often the steps that take it re-run.
+            models.UniqueConstraint(fields=["case", "offer"], condition=models.Q(offer__isnull=False),
+                                    name="case_told_gone_once_per_offer"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} on case #{self.case_id}"

@@ -655,6 +655,8 @@ class OutboundMessage(models.Model):
         THANK_YOU = "thank_you"
         # A freed table offered to a turned-away guest (the recovery app): "reply YES within 10 minutes".
         RECOVERY_OFFER = "recovery_offer"
+        # To the guests next in line when that table is taken: it has gone, they are still on the list.
+        RECOVERY_GONE = "recovery_gone"
         # Answers to what a guest texted us (`services.inbound_sms`); `stop_reply` acknowledges a STOP and is
         # the one text an opted-out number still receives.
         REPLY = "reply"

@@ -33,7 +33,9 @@ RESPOND_WITHIN: dict[str, timedelta] = {
 }
 CLOSING = {Status.RESOLVED: Step.RESOLVED, Status.LOST: Step.LOST}
 # Steps that reach the guest: once one is on the timeline, the guest has heard from us and the deadline is met.
-CONTACT_STEPS = (Step.SMS_SENT, Step.CALLED, Step.OFFERED, Step.APOLOGY, Step.GESTURE, Step.REFUND)
+# `offer_gone` too: the guest next in line was texted, kindly, that a freed table went to another guest.
+CONTACT_STEPS = (Step.SMS_SENT, Step.CALLED, Step.OFFERED, Step.OFFER_GONE, Step.APOLOGY, Step.GESTURE,
+                 Step.REFUND)
 # What staff record by hand; the rest of the timeline is written by the system (offers, closing).
 STAFF_STEPS = (Step.CALLED, Step.SMS_SENT, Step.APOLOGY, Step.REFUND, Step.GESTURE, Step.NOTE)
 # Money leaving the till is a manager's to record, like approving a comp over budget.

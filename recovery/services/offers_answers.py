@@ -9,7 +9,8 @@ is queued by a task once the booking has committed (`gesture_offer`, occasion `w
 
 A YES after the offer lapsed still gets the table while it is free (nobody else holds or booked it); when it
 has gone (to the next guest, or booked from the book) the guest is told so kindly, and the case stays open, on
-the managers' list, with an `offer_gone` step.
+the managers' list, with an `offer_gone` step. Once a YES has taken the table, the guests who were next in line
+for it are told so too (`offers_gone.gone_tell`); a YES to that text gets the same kind answer (`gone_answer`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from reservations.models import Gesture, InboundMessage, OutboundMessage, Reserv
 from reservations.services.booking import reservation_write, service_day
 from reservations.services.gestures import gesture_offer
 from reservations.services.guests import GuestDetails, guest_resolve
-from reservations.services.inbound_sms import NO, YES, Outcome
+from reservations.services.inbound_sms import NO, QUESTIONS, YES, Outcome
 from reservations.services.locking import for_update, require_book_lock
 from reservations.services.messaging import message_queue
 from reservations.services.preparation import guest_preparation_send
@@ -35,6 +36,7 @@ from reservations.services.preparation import guest_preparation_send
 from ..models import CaseAction, RecoveryCase, RecoveryOffer
 from .cases import case_act, case_close
 from .offers import lock_service, offer_lapse, offers_make_locked
+from .offers_gone import gone_tell
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,17 @@ def offer_answer(*, question: OutboundMessage, word: str | None, now: datetime) 
     if word == NO:
         return offer_decline(offer=offer, now=now)
     return Outcome(Action.HELP, "offer_help")
+
+
+def gone_answer(*, question: OutboundMessage, word: str | None, now: datetime) -> Outcome:
+    """To a `recovery_gone` text: the table has gone and they are still on the list — never a booking, never an
+    error. That text asks nothing, so a question still open from before (a booking's reminder, another day)
+    takes the answer: its C or X must not be swallowed by a "sorry"."""
+    others = {kind: q.open for kind, q in QUESTIONS.items() if kind != OutboundMessage.Kind.RECOVERY_GONE}
+    earlier = selectors.latest_question_to(question.to, others)
+    if earlier is not None and word is not None:
+        return QUESTIONS[earlier.kind].answer(question=earlier, word=word, now=now)
+    return Outcome(Action.OFFER_GONE if word == YES else Action.NOTHING_TO_ANSWER, "gone_listed")
 
 
 def _claim(offer: RecoveryOffer, now: datetime) -> bool:
@@ -132,6 +145,7 @@ def _book(offer: RecoveryOffer, decision: engine.Decision, *, now: datetime) -> 
     case_close(case=offer.case, status=RecoveryCase.Status.RESOLVED, won_back=reservation, now=now,
                note="Won back: the guest took a freed table.")
     _siblings_close(offer, reservation, now=now)
+    gone_tell(offer=offer, reservation=reservation, now=now)
     pk = reservation.pk
     transaction.on_commit(lambda: _dessert_send(pk), robust=True)
     return reservation
@@ -164,6 +178,7 @@ def offer_settle_own_booking(*, offer: RecoveryOffer, now: datetime) -> Reservat
     case_close(case=offer.case, status=RecoveryCase.Status.RESOLVED, won_back=reservation, now=now,
                note="Won back: the guest booked while a freed table was held for them.")
     _siblings_close(offer, reservation, now=now)
+    gone_tell(offer=offer, reservation=reservation, now=now)
     pk = reservation.pk
     transaction.on_commit(lambda: _dessert_send(pk), robust=True)
     return reservation

@@ -37,6 +37,11 @@ TEXTS = {
                             "one opens.",
         "reply_offer_declined": "{name}: thank you for letting us know. We hope to see you another time.",
         "reply_offer_help": "{name}: reply YES to take the table we offered, or X to let it go.",
+        # To the guests next in line once the table is taken, and our answer if they reply to that.
+        "recovery_gone": "{name}: a table opened on {date} at {time} and has just gone to another guest - sorry. "
+                         "You are still on our list: we will text you first if another frees.",
+        "reply_gone_listed": "{name}: sorry, that table has gone. You are still on our list: we will text you "
+                             "first if another one opens.",
     },
     "uk": {
         "confirmation": "{name}: столик на {party}, {date} о {time}. Чекаємо! C - так, X - скасувати. "
@@ -59,6 +64,9 @@ TEXTS = {
         "reply_offer_gone": "{name}: на жаль, столик щойно зайняли. Напишемо, якщо звільниться інший",
         "reply_offer_declined": "{name}: дякуємо за відповідь. До зустрічі іншим разом!",
         "reply_offer_help": "{name}: ТАК - взяти столик, НІ - відмовитися",
+        "recovery_gone": "{name}: {date} о {time} звільнився столик, але його щойно взяв інший гість. Вибачте! "
+                         "Ви в нашому списку: напишемо першими, якщо звільниться ще",
+        "reply_gone_listed": "{name}: вибачте, столик вже зайнято. Ви в списку: напишемо, щойно звільниться інший",
     },
     "ru": {
         "confirmation": "{name}: столик на {party}, {date} в {time}. Ждём вас! C - да, X - отмена. Изменить: {link}",
@@ -80,6 +88,9 @@ TEXTS = {
         "reply_offer_gone": "{name}: увы, столик только что заняли. Напишем, если освободится другой",
         "reply_offer_declined": "{name}: спасибо за ответ. До встречи в другой раз!",
         "reply_offer_help": "{name}: ДА - взять столик, НЕТ - отказаться",
+        "recovery_gone": "{name}: {date} в {time} освободился столик, но его только что занял другой гость. "
+                         "Извините! Вы в нашем списке: напишем первыми, если освободится ещё",
+        "reply_gone_listed": "{name}: извините, столик уже занят. Вы в списке: напишем, как только освободится другой",
     },
 }
 MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

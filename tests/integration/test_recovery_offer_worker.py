@@ -1,5 +1,6 @@
 """Turned-away recovery through a real Celery worker on Redis: a cancellation's offer reaches the refused
-guest's phone within seconds, and their YES brings the confirmation and the won-back dessert."""
+guest's phone within seconds, and their YES brings the confirmation and the won-back dessert; the guest refused
+after her is told, once, that the table has gone."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from .conftest import celery_worker, publishing_to
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-OLENA = "+380671110001"
+OLENA, TARAS = "+380671110001", "+380671110002"
 
 
 def wait_until(check, timeout: float):
@@ -38,9 +39,10 @@ def test_a_cancellation_texts_the_refused_guest_within_seconds_and_her_yes_books
     # Filled and refused in-process (eager), before the worker starts: only the recovery goes through Redis.
     booked = [reservation_create(restaurant=samna, start=kyiv(saturday, "20:00"), party_size=2, channel="online",
                                  guest=GuestDetails(name=f"Booked {n}", phone=f"+38050200{n:04d}")) for n in range(8)]
-    with pytest.raises(NoTables):
-        reservation_create(restaurant=samna, start=kyiv(saturday, "20:00"), party_size=2, channel="online",
-                           guest=GuestDetails(name="Olena", phone=OLENA))
+    for name, phone in (("Olena", OLENA), ("Taras", TARAS)):
+        with pytest.raises(NoTables):
+            reservation_create(restaurant=samna, start=kyiv(saturday, "20:00"), party_size=2, channel="online",
+                               guest=GuestDetails(name=name, phone=phone))
     outbox = tmp_path / "sms.jsonl"
     with celery_worker(machine_redis, outbox) as worker, publishing_to(machine_redis):
         cancelled = time.monotonic()
@@ -55,6 +57,7 @@ def test_a_cancellation_texts_the_refused_guest_within_seconds_and_her_yes_books
         assert inbound.action == "offer_taken"
         confirmation = wait_until(lambda: [m for m in worker.lines() if m["kind"] == "confirmation"], 15)
         dessert = wait_until(lambda: Gesture.objects.filter(occasion="won_back").first(), 15)
+        gone = wait_until(lambda: [m for m in worker.lines() if m["kind"] == "recovery_gone"], 15)
 
     won = Reservation.objects.get(guest__phone=OLENA)
     assert confirmation == [{"to": OLENA, "body": confirmation[0]["body"], "kind": "confirmation",
@@ -62,3 +65,5 @@ def test_a_cancellation_texts_the_refused_guest_within_seconds_and_her_yes_books
     assert dessert is not None and dessert.reservation_id == won.pk, worker.log_tail()
     assert RecoveryOffer.objects.get().status == "taken"
     assert [m["kind"] for m in worker.lines()].count("recovery_offer") == 1
+    assert [(m["to"], "20:00" in m["body"]) for m in gone] == [(TARAS, True)], worker.log_tail()
+    assert [m["to"] for m in worker.lines() if m["kind"] == "recovery_gone"] == [TARAS]

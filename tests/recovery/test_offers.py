@@ -1,6 +1,6 @@
 """Turned-away recovery, as a guest and a manager would see it: a table frees, the first guest we refused is
 texted, their YES books it with a dessert; no answer in time offers it to the next; a late YES hears kindly
-that it has gone.
+that it has gone, and so, once, does every guest who was next in line for the table when it is taken.
 
 Samna's Saturday at 20:00 is filled through the real booking service; the guests are refused through it too;
 the guest's phone is the file SMS backend (what we text them) and `sms_receive` (what they text back).
@@ -14,10 +14,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from recovery.models import CaseAction, RecoveryCase, RecoveryOffer
-from recovery.services.offers import offers_expire, offers_sweep
+from recovery.selectors import overdue_q
+from recovery.services.cases import case_close, is_overdue
+from recovery.services.offers import lock_service, offers_expire, offers_sweep
+from recovery.services.offers_gone import gone_tell
 from reservations.errors import NoTables
 from reservations.models import Gesture, OutboundMessage, Refusal, Reservation
 from reservations.services.booking import reservation_create, reservation_transition
@@ -129,8 +133,11 @@ def test_a_cancellation_offers_the_table_to_the_first_refused_guest_whose_yes_bo
     dessert = Gesture.objects.get(reservation=won)
     assert (dessert.item, dessert.occasion, dessert.status) == ("dessert", "won_back", "queued")
     assert "could not seat you" in dessert.prompt
-    # Taras is still on the managers' list, never texted about a table that was not his.
-    assert case_of(TARAS).status == "open" and texts_to(outbox, TARAS) == []
+    # Taras, next in line for it, is told kindly it has gone, and is still on the managers' list.
+    assert [m["body"] for m in texts_to(outbox, TARAS)] == [
+        f"Samna: {saturday:%d.%m} о 20:00 звільнився столик, але його щойно взяв інший гість. Вибачте! "
+        "Ви в нашому списку: напишемо першими, якщо звільниться ще"]
+    assert case_of(TARAS).status == "open" and timeline(TARAS) == ["opened", "offer_gone"]
 
 
 def test_no_answer_in_ten_minutes_offers_it_to_the_next_guest_and_a_late_yes_is_told_kindly_it_has_gone(
@@ -406,3 +413,138 @@ def test_first_refused_first_even_for_a_later_time_within_the_window(samna, satu
     offer = RecoveryOffer.objects.get()
     assert (offer.case, offer.start) == (case_of(TARAS), kyiv(saturday, "20:15"))
     assert texts_to(outbox, OLENA) == []
+
+
+# --- the guests next in line are told kindly, once, that the table has gone, and stay on the list ---------
+
+IVAN, MARTA, PETRO = "+380671110003", "+380671110004", "+380671110005"
+
+
+def gone_texts(outbox, phone: str) -> list[dict]:
+    return texts_to(outbox, phone, "recovery_gone")
+
+
+def test_every_guest_in_line_is_told_once_however_often_the_yes_and_the_sweeps_repeat(
+        samna, saturday, full_saturday, outbox):
+    refuse(samna, saturday, "Ivan", IVAN)
+    reservation_transition(reservation=full_saturday[2], action="cancel")
+    offer = RecoveryOffer.objects.get()
+
+    sms_receive(from_number=OLENA, body="YES", provider_id="SM-yes")
+    sms_receive(from_number=OLENA, body="YES", provider_id="SM-yes")  # Twilio delivering it twice
+    # A double tap answers her booking's confirmation, never a second table.
+    assert sms_receive(from_number=OLENA, body="так", provider_id="SM-yes-again").action in ("already", "confirmed")
+    offers_sweep()
+    offers_sweep(now=timezone.now() + timedelta(minutes=15))
+    offers_expire(now=offer.expires_at + timedelta(minutes=1))
+
+    assert Reservation.objects.filter(guest__phone=OLENA).count() == 1
+    for phone in (TARAS, IVAN):
+        assert len(gone_texts(outbox, phone)) == 1, phone
+        assert texts_to(outbox, phone, "recovery_offer") == []
+        assert (case_of(phone).status, timeline(phone)) == ("open", ["opened", "offer_gone"])
+    assert gone_texts(outbox, OLENA) == []
+
+    # Told again directly, under the lock: nobody new to tell; and the database refuses a second step.
+    with transaction.atomic(durable=True):
+        lock_service(samna, saturday)
+        assert gone_tell(offer=offer, reservation=offer.reservation or Reservation.objects.get(
+            guest__phone=OLENA), now=timezone.now()) == []
+    assert OutboundMessage.objects.filter(kind="recovery_gone").count() == 2
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CaseAction.objects.create(case=case_of(TARAS), kind="offer_gone", offer=offer, at=timezone.now())
+
+
+def test_no_text_to_a_number_that_said_stop_a_closed_case_or_a_guest_already_booked_that_day(
+        samna, saturday, full_saturday, outbox):
+    refuse(samna, saturday, "Ivan", IVAN)
+    refuse(samna, saturday, "Marta", MARTA)
+    refuse(samna, saturday, "Petro", PETRO)
+    sms_receive(from_number=TARAS, body="STOP", provider_id="SM-stop")
+    case_close(case=case_of(IVAN), status=RecoveryCase.Status.LOST, note="Went elsewhere.")
+    reservation_create(restaurant=samna, start=kyiv(saturday, "13:00"), party_size=2, channel="online",
+                       guest=GuestDetails(name="Marta", phone=MARTA))
+    reservation_transition(reservation=full_saturday[0], action="cancel")
+
+    sms_receive(from_number=OLENA, body="YES", provider_id="SM-yes")
+
+    assert len(gone_texts(outbox, PETRO)) == 1 and timeline(PETRO) == ["opened", "offer_gone"]
+    assert texts_to(outbox, TARAS) == [] and texts_to(outbox, IVAN) == []
+    assert [m["kind"] for m in texts_to(outbox, MARTA)] == ["confirmation"]
+    assert not CaseAction.objects.filter(kind="offer_gone", case__refusal__guest_phone__in=[TARAS, IVAN, MARTA])
+    assert (case_of(TARAS).status, case_of(IVAN).status) == ("open", "lost")
+
+
+def test_the_guest_the_table_was_held_for_booking_it_herself_also_tells_the_next_in_line(
+        samna, saturday, full_saturday, outbox):
+    reservation_transition(reservation=full_saturday[0], action="cancel")
+    reservation_create(restaurant=samna, start=kyiv(saturday, "20:00"), party_size=2, channel="online",
+                       guest=GuestDetails(name="Olena", phone=OLENA))
+
+    offers_sweep()
+    offers_sweep()
+
+    assert RecoveryOffer.objects.get().status == "taken"
+    assert len(gone_texts(outbox, TARAS)) == 1
+    assert (case_of(TARAS).status, timeline(TARAS)) == ("open", ["opened", "offer_gone"])
+
+
+def test_in_english_and_any_answer_to_it_is_told_kindly_with_no_booking(samna, saturday, full_saturday, outbox):
+    samna.language = "en"
+    samna.save()
+    reservation_transition(reservation=full_saturday[0], action="cancel")
+    sms_receive(from_number=OLENA, body="YES", provider_id="SM-yes")
+
+    [gone] = gone_texts(outbox, TARAS)
+    assert gone["body"] == (f"Samna: a table opened on {saturday.day} {saturday:%b} at 20:00 and has just gone "
+                            "to another guest - sorry. You are still on our list: we will text you first if "
+                            "another frees.")
+
+    yes = sms_receive(from_number=TARAS, body="Yes!", provider_id="SM-taras-yes")
+    no = sms_receive(from_number=TARAS, body="X", provider_id="SM-taras-x")
+
+    assert (yes.action, no.action) == ("offer_gone", "nothing_to_answer")
+    assert yes.answered.kind == no.answered.kind == "recovery_gone"
+    replies = [m["body"] for m in texts_to(outbox, TARAS, "reply")]
+    assert replies == ["Samna: sorry, that table has gone. You are still on our list: we will text you first "
+                       "if another one opens."] * 2
+    assert not Reservation.objects.filter(guest__phone=TARAS).exists()
+    assert (case_of(TARAS).status, timeline(TARAS)) == ("open", ["opened", "offer_gone"])
+    # He has heard from us: his open case is not flagged overdue to the managers past its deadline.
+    case = case_of(TARAS)
+    assert not is_overdue(case, case.respond_by + timedelta(hours=1))
+    assert not RecoveryCase.objects.filter(overdue_q(case.respond_by + timedelta(hours=1)), pk=case.pk).exists()
+
+
+def test_a_guest_who_let_the_offer_lapse_is_not_told_but_her_late_yes_hears_it_has_gone(
+        samna, saturday, full_saturday, outbox):
+    refuse(samna, saturday, "Ivan", IVAN)
+    reservation_transition(reservation=full_saturday[0], action="cancel")
+    first = RecoveryOffer.objects.get()
+    later = first.expires_at + timedelta(seconds=5)
+    offers_expire(now=later)  # Olena said nothing: offered to Taras
+    assert sms_receive(from_number=TARAS, body="YES", provider_id="SM-taras", now=later).action == "offer_taken"
+
+    # Ivan, still behind them, is told; Olena was never going to be offered it again, so is not texted about it.
+    assert len(gone_texts(outbox, IVAN)) == 1
+    assert gone_texts(outbox, OLENA) == []
+
+    late = sms_receive(from_number=OLENA, body="YES", provider_id="SM-olena-late", now=later)
+
+    assert late.action == "offer_gone" and "щойно зайняли" in texts_to(outbox, OLENA, "reply")[-1]["body"]
+    assert not Reservation.objects.filter(guest__phone=OLENA).exists()
+    assert case_of(OLENA).status == "open" and timeline(OLENA)[-1] == "offer_gone"
+
+
+def test_a_reply_to_it_still_answers_the_guests_booking_on_another_day(samna, saturday, full_saturday, outbox):
+    next_week = reservation_create(restaurant=samna, start=kyiv(saturday + timedelta(days=7), "19:00"),
+                                   party_size=2, channel="online", guest=GuestDetails(name="Taras", phone=TARAS))
+    reservation_transition(reservation=full_saturday[0], action="cancel")
+    sms_receive(from_number=OLENA, body="YES", provider_id="SM-yes")
+    assert len(gone_texts(outbox, TARAS)) == 1
+
+    answer = sms_receive(from_number=TARAS, body="X", provider_id="SM-taras-x")
+
+    next_week.refresh_from_db()
+    assert (answer.action, next_week.status) == ("cancelled", "cancelled"), "his X meant next week's booking"
+    assert (case_of(TARAS).status, timeline(TARAS)) == ("open", ["opened", "offer_gone"])

@@ -1,6 +1,7 @@
 """The "Done when" walk-through, through the public doors only: the booking API fills Samna's Saturday 20:00
 and turns two guests away, a host cancels a booking, the first guest's phone gets the offer, her signed YES
-through Twilio's webhook books the table, and the floor's comps list has her dessert."""
+through Twilio's webhook books the table, and the floor's comps list has her dessert; the second guest is
+told kindly the table has gone and stays on the list."""
 
 from __future__ import annotations
 
@@ -72,4 +73,18 @@ def test_fill_refuse_two_cancel_and_the_first_refused_guest_is_won_back_by_sms(
     assert (olena.status, olena.won_back_id, taras.status) == ("resolved", won.pk, "open")
     assert list(CaseAction.objects.filter(case=olena).values_list("kind", flat=True)) == [
         "opened", "offered", "offer_taken", "resolved"]
-    assert list(CaseAction.objects.filter(case=taras).values_list("kind", flat=True)) == ["opened"]
+    # The second is told kindly it has gone, and stays on the list.
+    [gone] = texted(outbox, TARAS)
+    assert gone["kind"] == "recovery_gone" and "20:00" in gone["body"]
+    assert "щойно взяв інший гість" in gone["body"] and "Ви в нашому списку" in gone["body"]
+    assert list(CaseAction.objects.filter(case=taras).values_list("kind", flat=True)) == ["opened", "offer_gone"]
+
+    # Her YES to that text is answered in the same kind words: no booking, no error, still on the list.
+    assert text_us(TARAS, "ТАК").status_code == 200
+    assert [m["kind"] for m in texted(outbox, TARAS)] == ["recovery_gone", "reply"]
+    assert "столик вже зайнято" in texted(outbox, TARAS)[-1]["body"]
+    assert not Reservation.objects.filter(guest__phone=TARAS).exists()
+    taras.refresh_from_db()
+    assert taras.status == "open"
+    assert list(CaseAction.objects.filter(case=taras).values_list("kind", flat=True)) == ["opened", "offer_gone"]
+    assert [m["kind"] for m in texted(outbox, OLENA)] == ["recovery_offer", "confirmation"]
