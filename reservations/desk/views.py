@@ -153,7 +153,7 @@ def desk_board(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
 @require_GET
 @desk_view
 def booking_panel(request: HttpRequest, restaurant: Restaurant, pk: int) -> HttpResponse:
-    reservation = selectors.reservation_get(_reservation(request, restaurant, pk).pk)
+    reservation = selectors.desk_marks([selectors.reservation_get(_reservation(request, restaurant, pk).pk)])[0]
     # Only the steps valid now: a no-show only once their time has passed.
     sources = [action for action in b.ACTION_LABELS if reservation.status in TRANSITIONS[action][0]
                and (action != "no-show" or timezone.now() >= reservation.start)]
