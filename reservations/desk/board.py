@@ -39,6 +39,20 @@ REASON_LABELS = {
     engine.IN_THE_PAST: _("That time has passed."),
     engine.CLOSED: _("The restaurant is closed that day, or it is beyond the booking horizon."),
 }
+# The book's refusals in the host's language (by the error's code); a detail naming tables or a status is
+# passed on as the service wrote it.
+ERROR_TEXTS = {
+    "no_tables": _("No table is free for this party at this time."),
+    "no_free_table": _("No free table fits this party right now."),
+    "held_for_walk_ins": _("That table is held back for walk-ins at that time; a manager may override with a reason."),
+    "table_taken": _("That table is taken at that time."),
+    "outside_service_hours": _("The restaurant is not seating guests at this time."),
+    "no_show_too_early": _("A guest can only be marked a no-show once their start time has passed."),
+    "no_sms_number": _("This party left no phone number we may text: tell them in person."),
+    "book_busy": _("The book is busy with other changes for this day; please try again."),
+    "override_forbidden": _("Only a manager may override the book."),
+}
+
 # Actions in the order a party moves through the evening, with what the button says.
 ACTION_LABELS = {
     "confirm": _("Confirm"), "arrive": _("Arrived"), "seat": _("Seat"), "complete": _("Complete"),

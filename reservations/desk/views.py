@@ -63,10 +63,9 @@ def desk_view(view):
             return view(request, restaurant, *args, **kwargs)
         except NotFound:
             return _toast(request, _("Not found."), status=404, error=True)
-        except OverrideForbidden:
-            return _toast(request, _("Only a manager may override the book."), status=403, error=True)
         except BookError as exc:
-            return _toast(request, str(exc.detail), status=exc.status, error=True)
+            said = b.ERROR_TEXTS.get(exc.code) if exc.detail == exc.default_detail else None
+            return _toast(request, str(said or exc.detail), status=exc.status, error=True)
         finally:
             timezone.deactivate()
 
