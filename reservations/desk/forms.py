@@ -115,6 +115,25 @@ class SeatForm(forms.Form):
         return (self.cleaned_data.get("override_reason") or "").strip() or None
 
 
+def _words(raw: str) -> list[str]:
+    return [w.strip() for w in raw.split(",") if w.strip()][:20]
+
+
+class GuestForm(forms.Form):
+    """What the host learns about a guest: notes, tags, expectations, and whether we may text them."""
+
+    notes = forms.CharField(label=_("Notes"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    tags = forms.CharField(label=_("Tags"), max_length=500, required=False)
+    expectations = forms.CharField(label=_("Expectations"), max_length=500, required=False)
+    sms_opt_out = forms.BooleanField(label=_("Do not text this guest"), required=False)
+
+    def clean_tags(self) -> list[str]:
+        return _words(self.cleaned_data.get("tags") or "")
+
+    def clean_expectations(self) -> list[str]:
+        return _words(self.cleaned_data.get("expectations") or "")
+
+
 class DayForm(forms.Form):
     date = forms.DateField(required=False)
     view = forms.ChoiceField(choices=[("timeline", "timeline"), ("list", "list")], required=False)

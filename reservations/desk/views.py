@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from .. import access, engine, selectors
@@ -27,11 +27,12 @@ from ..errors import BookError, NoTables, NotFound, NotYourRestaurant, OverrideF
 from ..models import Reservation, Restaurant
 from ..roles import is_manager, is_staff_member
 from ..services.booking import TRANSITIONS, refusal_record, reservation_create, reservation_transition
+from ..services.guests import guest_update
 from ..services.messaging import waitlist_notify
 from ..services.undo import reservation_step_back
 from ..services.walk_ins import waitlist_leave, waitlist_seat, walk_in_arrive
 from . import board as b
-from .forms import BookingForm, DayForm, RefusalForm, SeatForm, WalkInForm
+from .forms import BookingForm, DayForm, GuestForm, RefusalForm, SeatForm, WalkInForm
 
 UNDO_KEY = "desk_undo"
 
@@ -404,15 +405,36 @@ def waitlist_action(request: HttpRequest, restaurant: Restaurant, pk: int, actio
 # --- the guest -------------------------------------------------------------------------------------------
 
 
-@require_GET
+def _guest_panel(request: HttpRequest, restaurant: Restaurant, guest, *, form: GuestForm | None = None,
+                 status: int = 200) -> HttpResponse:
+    guest = selectors.guest_with_visits(guest)
+    history = selectors.guest_history(access.reservations_for(request.user), guest)
+    form = form or GuestForm(initial={"notes": guest.notes, "tags": ", ".join(guest.tags),
+                                      "expectations": ", ".join(guest.expectations),
+                                      "sms_opt_out": guest.sms_opt_out})
+    return render(request, "desk/partials/guest_panel.html", {
+        "restaurant": restaurant, "guest": guest, "form": form,
+        "history": [(r, b.STATUS_LABELS.get(r.status, r.status)) for r in history],
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
 @desk_view
 def guest_panel(request: HttpRequest, restaurant: Restaurant, pk: int) -> HttpResponse:
-    guest = selectors.guest_with_visits(access.guest_for(request.user, pk))
-    history = selectors.guest_history(access.reservations_for(request.user), guest)
-    return render(request, "desk/partials/guest_panel.html", {
-        "restaurant": restaurant, "guest": guest, "history": [
-            (r, b.STATUS_LABELS.get(r.status, r.status)) for r in history],
-    })
+    """The guest's card: what we know of them, and the host's corrections to it (POST)."""
+    guest = access.guest_for(request.user, pk)
+    if request.method == "GET":
+        return _guest_panel(request, restaurant, guest)
+    form = GuestForm(request.POST)
+    if not form.is_valid():
+        return _guest_panel(request, restaurant, guest, form=form, status=400)
+    changes = form.cleaned_data
+    # The desk may stop our texts, never restart them: a guest who said STOP says START themselves.
+    changes["sms_opt_out"] = changes["sms_opt_out"] or guest.sms_opt_out
+    guest_update(guest=guest, **changes)
+    response = _guest_panel(request, restaurant, guest)
+    response["HX-Trigger"] = "book-changed"
+    return response
 
 
 def desk_url(restaurant: Restaurant) -> str:

@@ -171,3 +171,27 @@ def test_the_guest_panel_shows_what_we_know_of_them(host, samna, staff, saturday
     assert "opted out" in card
     history = re.search(r'data-testid="guest-history">(.*?)</table>', card, re.S).group(1)
     assert history.count("<tr>") == 2 and "completed" in history and "booked" in history
+
+
+def test_the_host_corrects_what_we_know_of_a_guest(host, samna, staff, saturday, steakhouse):
+    booking = reservation_create(restaurant=samna, start=kyiv(saturday, "19:00"), party_size=2, channel="phone",
+                                 guest=GuestDetails(name="Oksana", phone="+380501112233"), by=staff["host"])
+    guest = booking.guest
+    response = host.post(f"/desk/samna/guest/{guest.pk}/", {
+        "notes": "Allergic to nuts", "tags": "regular, vip", "expectations": "window_seat", "sms_opt_out": "on"}, **HX)
+    assert response.status_code == 200 and 'data-testid="guest-panel"' in response.content.decode()
+    guest.refresh_from_db()
+    assert (guest.notes, guest.tags, guest.expectations, guest.sms_opt_out) == (
+        "Allergic to nuts", ["regular", "vip"], ["window_seat"], True)
+    assert "opted out" in response.content.decode()
+    # Only the guest takes back their STOP: the desk cannot switch our texts on again.
+    host.post(f"/desk/samna/guest/{guest.pk}/", {"notes": "Allergic to nuts"}, **HX)
+    guest.refresh_from_db()
+    assert guest.sms_opt_out is True
+    # Another group's staff cannot see or change them.
+    from .conftest import desk_client
+
+    steak = desk_client(staff["steak-host"])
+    assert steak.post(f"/desk/steakhouse/guest/{guest.pk}/", {"notes": "x"}, **HX).status_code == 404
+    guest.refresh_from_db()
+    assert guest.notes == "Allergic to nuts"
