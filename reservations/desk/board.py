@@ -213,3 +213,35 @@ def board_build(restaurant: Restaurant, day: date, *, service: int | None, now: 
         rows=list(rows.values()), unseated=unseated, book=listed, waitlist=waitlist,
         now_left=pct(now) if windows and opens <= now < closes else None, closed=not windows,
     )
+
+
+@dataclass
+class Outlook:
+    """What a walk-in of this size would get if the host tapped now."""
+
+    open: bool
+    seating: str | None = None  # the tables they would sit at now
+    wait_minutes: int | None = None  # else the padded quote they would be given
+    likely: bool = True
+    ahead: int = 0
+    too_large: bool = False
+
+
+def walk_in_outlook(restaurant: Restaurant, party_size: int | None, now: datetime) -> Outlook:
+    """The engine's answer for a walk-in now, read without writing anything (the tap decides it again,
+    under the lock, so a table taken meanwhile is never promised)."""
+    config = selectors.restaurant_config(restaurant)
+    day = engine.service_day(config, now)
+    plan = selectors.day_plan(restaurant, day)
+    if engine.service_at(plan, now) is None:
+        return Outlook(open=False)
+    if not party_size:
+        return Outlook(open=True)
+    decision = engine.decide_seating(plan, party_size=party_size, start=now, now=now, walk_in_now=True)
+    if decision.available:
+        return Outlook(open=True, seating=decision.seating.name)
+    if engine.PARTY_TOO_LARGE in decision.reasons:
+        return Outlook(open=True, too_large=True)
+    ahead = [w.party_size for w in selectors.waiting_parties(restaurant, now=now)]
+    minutes, likely = engine.quote_wait(plan, party_size=party_size, now=now, parties_ahead=ahead)
+    return Outlook(open=True, wait_minutes=minutes, likely=likely, ahead=len(ahead))

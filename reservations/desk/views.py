@@ -267,6 +267,7 @@ def booking_form(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
     return render(request, "desk/partials/booking_form.html", {
         "restaurant": restaurant, "form": form, "walk_in": walk_in, "day": day,
         "slots": [] if walk_in else _slots(restaurant, day, 2),
+        "now": b.walk_in_outlook(restaurant, 2, now) if walk_in else None,
     })
 
 
@@ -278,6 +279,17 @@ def slots(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
     size, day = query.cleaned_data.get("party_size"), query.cleaned_data.get("date")
     free = _slots(restaurant, day, size) if size and day and b.EARLIEST <= day <= b.LATEST else []
     return render(request, "desk/partials/slots.html", {"slots": free, "chosen": request.GET.get("time", "")})
+
+
+@require_GET
+@desk_view
+def walk_in_now(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
+    """Before the host taps: would this party sit now (and where), or wait (and about how long)?"""
+    form = WalkInForm(request.GET, restaurant=restaurant)
+    form.is_valid()
+    size = form.cleaned_data.get("party_size")
+    return render(request, "desk/partials/walk_in_now.html", {"now": b.walk_in_outlook(restaurant, size,
+                                                                                          timezone.now())})
 
 
 def _no_tables(request: HttpRequest, restaurant: Restaurant, form: BookingForm, refused: NoTables, *,

@@ -195,3 +195,26 @@ def test_the_host_corrects_what_we_know_of_a_guest(host, samna, staff, saturday,
     assert steak.post(f"/desk/steakhouse/guest/{guest.pk}/", {"notes": "x"}, **HX).status_code == 404
     guest.refresh_from_db()
     assert guest.notes == "Allergic to nuts"
+
+
+def test_the_walk_in_form_says_before_the_tap_whether_they_sit_or_wait(host, open_now, staff):
+    form = host.get("/desk/samna/new/?kind=walk_in", **HX).content.decode()
+    free = re.search(r'data-seating="([^"]+)"', form)
+    assert free and free.group(1) in TWO_TOPS  # a party of two sits now
+    assert re.search(r'data-seating="(T9|T10)"', host.get("/desk/samna/walk-in/now/?party_size=6").content.decode())
+    assert "this large" in host.get("/desk/samna/walk-in/now/?party_size=40").content.decode()
+    for _ in TWO_TOPS:
+        walk_in_arrive(restaurant=open_now, party_size=2, by=staff["host"])
+    outlook = host.get("/desk/samna/walk-in/now/?party_size=2").content.decode()
+    quoted = int(re.search(r'data-wait="(\d+)"', outlook).group(1))
+    assert quoted >= 80 and "0 parties ahead" in outlook  # every 2-top just sat for 90 minutes
+    # Looking changed nothing; the tap itself gives the same quote (a rounding step apart at most: the clock moved).
+    assert not WaitlistEntry.objects.exists()
+    walk_in(host, 2)
+    assert abs(WaitlistEntry.objects.get().quoted_wait_minutes - quoted) <= 5
+    assert "1 party ahead" in host.get("/desk/samna/walk-in/now/?party_size=2").content.decode()
+
+
+def test_the_walk_in_form_says_when_the_restaurant_is_not_seating(host, samna):
+    set_local_hour(samna, 4)
+    assert "outside service hours" in host.get("/desk/samna/new/?kind=walk_in", **HX).content.decode()
