@@ -14,8 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import engine, selectors
 from ..models import Reservation, Restaurant, WaitlistEntry
 from ..services.walk_ins import waitlist_positions
-
-EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+from .forms import EARLIEST, LATEST  # one calendar for the page and the forms
 
 STATUS_LABELS = {
     "booked": _("booked"), "confirmed": _("confirmed"), "arrived": _("arrived"), "seated": _("seated"),

@@ -14,6 +14,14 @@ from ..models import Restaurant
 from ..services.guests import GuestDetails
 
 MAX_PARTY_SIZE = 100
+# The dates the book can be asked about (as the API's): a day's window never overflows the calendar.
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+
+
+def within_the_calendar(day: date) -> date:
+    if not EARLIEST <= day <= LATEST:
+        raise ValidationError(_("Choose a date between 2000 and 2999."))
+    return day
 
 
 def phone_read(raw: str, restaurant: Restaurant) -> str:
@@ -58,6 +66,9 @@ class BookingForm(DeskForm):
     notes = forms.CharField(label=_("Notes"), max_length=2000, required=False)
     override_reason = forms.CharField(label=_("Reason for the override"), max_length=500, required=False)
 
+    def clean_date(self) -> date:
+        return within_the_calendar(self.cleaned_data["date"])
+
     def clean(self):
         data = super().clean()
         day, at = data.get("date"), data.get("time")
@@ -94,6 +105,7 @@ class RefusalForm(DeskForm):
     def clean_start(self) -> datetime:
         value = self.cleaned_data["start"]
         naive = value.replace(tzinfo=None)
+        within_the_calendar(naive.date())
         local = local_moment(naive.date(), naive.time(), self.restaurant.tz)
         if local is None:
             raise ValidationError(_("That local time does not exist (the clocks change)."))
