@@ -107,6 +107,11 @@ def _remember(request: HttpRequest, restaurant: Restaurant, **step) -> None:
     request.session[UNDO_KEY] = {"restaurant": restaurant.slug, **step}
 
 
+def _final(request: HttpRequest, restaurant: Restaurant, why: str) -> None:
+    """The user's last action has no inverse: undo says why rather than taking back an older step."""
+    _remember(request, restaurant, kind="final", why=str(why))
+
+
 def _when(restaurant: Restaurant, moment: datetime) -> str:
     return formats.time_format(moment.astimezone(restaurant.tz), "H:i")
 
@@ -239,8 +244,8 @@ def undo(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
     elif kind == "waitlisted":
         waitlist_leave(entry=_entry(request, restaurant, step["id"]))
         text = _("Undone: the party is off the waitlist.")
-    else:
-        return _toast(request, _("That cannot be undone."), status=409, error=True)
+    else:  # a step with no inverse: say why, and keep saying it until the next action
+        return _toast(request, step.get("why") or _("That cannot be undone."), status=409, error=True)
     del request.session[UNDO_KEY]
     return _toast(request, text, changed=True)
 
@@ -362,7 +367,7 @@ def refusal(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
     refusal_record(restaurant=restaurant, start=data["start"], party_size=data["party_size"],
                    channel="phone" if data["phone"] else "host", reasons=data["reasons"] or [engine.FULLY_BOOKED],
                    guest=form.guest_details(), by=request.user)
-    request.session.pop(UNDO_KEY, None)
+    _final(request, restaurant, _("A refusal stays on the record: it is the restaurant's lost demand."))
     if data["phone"]:
         text = _("Refusal recorded: we will come back to %(phone)s.") % {"phone": data["phone"]}
     else:
@@ -399,18 +404,19 @@ def waitlist_action(request: HttpRequest, restaurant: Restaurant, pk: int, actio
     entry = _entry(request, restaurant, pk)
     if action == "notify":
         waitlist_notify(entry=entry)
-        request.session.pop(UNDO_KEY, None)  # a text once sent cannot be taken back
-        return _toast(request, _("Texted: your table is ready."), changed=True)
+        _final(request, restaurant, _("A text once sent cannot be taken back."))
+        return _toast(request, _("Texted: your table is ready."), undo=True, changed=True)
     if action == "seat":
         reservation = waitlist_seat(entry=entry, by=request.user)
-        request.session.pop(UNDO_KEY, None)
+        _final(request, restaurant, _("A party seated from the waitlist cannot be put back in line here; "
+                                      "open their booking to change it."))
         seated = selectors.reservation_get(reservation.pk)
         return _toast(request, _("Seated at %(tables)s") % {"tables": ", ".join(b.tables_of(seated))},
-                      changed=True)
+                      undo=True, changed=True)
     if action == "leave":
         waitlist_leave(entry=entry)
-        request.session.pop(UNDO_KEY, None)
-        return _toast(request, _("The party left the waitlist."), changed=True)
+        _final(request, restaurant, _("A party that left the waitlist joins it again as a new walk-in."))
+        return _toast(request, _("The party left the waitlist."), undo=True, changed=True)
     raise NotFound()
 
 

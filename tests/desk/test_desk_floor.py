@@ -109,6 +109,9 @@ def test_text_table_ready_then_seat_from_the_waitlist(host, open_now, staff):
     walk_in(host, 2)  # no phone: nobody to text
     ira, anonymous = WaitlistEntry.objects.order_by("pk")
     assert host.post(f"/desk/samna/w/{ira.pk}/notify/", **HX).status_code == 200
+    # The toast offers undo after every action, and says so when a step has no inverse.
+    no_undo = host.post("/desk/samna/undo/", **HX)
+    assert no_undo.status_code == 409 and "cannot be taken back" in no_undo.content.decode()
     text = OutboundMessage.objects.get(kind="table_ready")
     assert str(text.to) == "+380671110005" and text.waitlist_entry == ira
     page = host.get("/desk/samna/").content.decode()
