@@ -41,7 +41,6 @@ def desk_home(request: HttpRequest) -> HttpResponse:
     return redirect("desk-page", slug=first.slug)
 
 
-
 # --- the page and its live parts -------------------------------------------------------------------------
 
 
