@@ -77,8 +77,10 @@ def booking_panel(request: HttpRequest, restaurant: Restaurant, pk: int) -> Http
     # Only the steps valid now: a no-show only once their time has passed.
     sources = [action for action in b.ACTION_LABELS if reservation.status in TRANSITIONS[action][0]
                and (action != "no-show" or timezone.now() >= reservation.start)]
+    notes, gestures = selectors.booking_floor_notes(reservation)
     return render(request, "desk/partials/booking_panel.html", {
         "restaurant": restaurant, "r": reservation, "badges": b.badges(reservation),
+        "notes": notes, "gestures": gestures,
         "tables": b.tables_of(reservation), "actions": [(a, b.ACTION_LABELS[a]) for a in sources],
         "status_label": b.STATUS_LABELS.get(reservation.status, reservation.status),
     })

@@ -190,3 +190,19 @@ def test_tonight_after_midnight_is_the_evening_still_under_way(steakhouse, samna
     assert tonight(steakhouse, kyiv(sunday, "02:00")) == sunday  # closed at 01:00: the new day
     assert tonight(samna, kyiv(sunday, "00:30")) == sunday  # Samna closed at 23:00
     assert tonight(samna, kyiv(saturday, "20:00")) == saturday
+
+
+def test_the_booking_panel_shows_what_the_floor_was_told(host, samna, staff, saturday):
+    """A first visit's note with their expectations, and a dessert queued with the line to present it."""
+    from reservations.services.gestures import guest_prepare
+
+    booking = reservation_create(restaurant=samna, start=kyiv(saturday, "19:00"), party_size=2, channel="phone",
+                                 guest=GuestDetails(name="Oksana", phone=PHONE), by=staff["host"],
+                                 expectations=["window_seat"])
+    guest_prepare(reservation_id=booking.pk)
+    gesture = gesture_offer(reservation=booking, occasion="won_back", reason="turned away last Friday")
+    panel = host.get(f"/desk/samna/r/{booking.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    notes = re.findall(r'data-testid="staff-note">(.*?)</p>', panel, re.S)
+    assert len(notes) == 1 and "First visit" in notes[0] and "window seat" in notes[0]
+    assert re.search(r'data-testid="gesture" data-status="queued">.*?turned away last Friday', panel, re.S)
+    assert gesture.prompt and gesture.prompt.split()[0] in panel
