@@ -12,7 +12,8 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce, NullIf
 from phonenumber_field.phonenumber import PhoneNumber
 
 from . import engine
@@ -346,3 +347,74 @@ def latest_question_to(phone: PhoneNumber | str, questions: dict[str, Q]) -> Out
 
 def inbound_by_provider_id(provider_id: str) -> InboundMessage | None:
     return InboundMessage.objects.filter(provider_id=provider_id).first()
+
+
+# --- the front desk -----------------------------------------------------------------------------------------
+
+# A recovery case still owes the guest an answer in these statuses (`recovery.models.RecoveryCase.OPEN_STATUSES`);
+# named here by value because reservations never imports recovery (recovery depends on us, not the reverse).
+RECOVERY_OPEN_STATUSES = ("open", "offered")
+DESSERT_PENDING = (Gesture.Status.QUEUED, Gesture.Status.NEEDS_APPROVAL)
+
+
+def desk_book(restaurant: Restaurant, start: datetime, end: datetime) -> list[Reservation]:
+    """The bookings starting in [start, end), every status, with what the desk's timeline and badges need.
+
+    Lean rows (no restaurant, guest or table objects: a full evening is drawn many times a minute): each
+    carries `guest_label` (name, else phone), `guest_visits`, `table_rows` [(table id, name, released)],
+    `recovery_open` and `dessert_queued`. Five queries however many bookings the evening holds.
+    """
+    rows = list(
+        Reservation.objects.filter(restaurant=restaurant, start__gte=start, start__lt=end)
+        .only("id", "restaurant_id", "guest_id", "party_size", "start", "end", "status", "channel", "overbooked",
+              "expectations", "override_bypassed")
+        .annotate(
+            # As text: a phone read back into a PhoneNumber costs more than the rest of the row.
+            guest_label=Coalesce(NullIf(F("guest__name"), Value("")), Cast("guest__phone", CharField())),
+            guest_visits=Count("guest__reservations",
+                               filter=Q(guest__reservations__status=Reservation.Status.COMPLETED)),
+        )
+        .order_by("start", "id")
+    )
+    return desk_marks(rows)
+
+
+def desk_marks(rows: list[Reservation]) -> list[Reservation]:
+    """Load what the desk's badges and tables need onto these bookings, in four queries for any number."""
+    ids = [r.pk for r in rows]
+    guest_ids = {r.guest_id for r in rows if r.guest_id}
+    tables: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
+    for reservation_id, table_id, name, released in (
+        ReservationTable.objects.filter(reservation_id__in=ids).order_by("table_id")
+        .values_list("reservation_id", "table_id", "table__name", "released") if ids else ()
+    ):
+        tables[reservation_id].append((table_id, name, released))
+    with_case = set(Reservation.objects.filter(pk__in=ids, recovery_cases__status__in=RECOVERY_OPEN_STATUSES)
+                    .values_list("pk", flat=True)) if ids else set()
+    guests_with_case = set(Guest.objects.filter(pk__in=guest_ids, recovery_cases__status__in=RECOVERY_OPEN_STATUSES)
+                           .values_list("pk", flat=True)) if guest_ids else set()
+    dessert = set(Gesture.objects.filter(reservation_id__in=ids, item=Gesture.Item.DESSERT,
+                                         status__in=DESSERT_PENDING)
+                  .values_list("reservation_id", flat=True)) if ids else set()
+    for r in rows:
+        r.table_rows = tables.get(r.pk, [])
+        r.recovery_open = r.pk in with_case or r.guest_id in guests_with_case
+        r.dessert_queued = r.pk in dessert
+    return rows
+
+
+def booking_floor_notes(reservation: Reservation) -> tuple[list[StaffNote], list[Gesture]]:
+    """What the floor was told about this booking: its staff notes and its gestures (with the line to say)."""
+    return (list(StaffNote.objects.filter(reservation=reservation).order_by("created_at", "id")),
+            list(Gesture.objects.filter(reservation=reservation).order_by("created_at", "id")))
+
+
+def desk_tables(restaurant: Restaurant) -> list[Table]:
+    """The active tables, in the floor's order: the timeline's rows."""
+    return list(Table.objects.filter(restaurant=restaurant, is_active=True).order_by("id"))
+
+
+def guest_history(reservations: QuerySet[Reservation], guest: Guest, *, limit: int = 20) -> list[Reservation]:
+    """The guest's bookings among `reservations` (already scoped to the caller), latest first."""
+    return list(reservations.filter(guest=guest).select_related("restaurant").order_by("-start", "-id")[:limit])
+
