@@ -452,7 +452,8 @@ class ReservationTable(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.table_id} {self.start:%Y-%m-%d %H:%M}–{self.end:%H:%M}"
+        # No time here: it would be UTC's; the admin shows the restaurant's own beside it.
+        return f"{self.table} for #{self.reservation_id}"
 
 
 class Refusal(models.Model):
