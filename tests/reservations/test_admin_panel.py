@@ -205,6 +205,16 @@ def test_the_day_filter_counts_days_in_the_restaurants_own_time(late_bar):
     assert listed("today") == set()
 
 
+    def drilled(day) -> set[int]:
+        response = site("admin").get("/admin/reservations/reservation/", {
+            "start__year": day.year, "start__month": day.month, "start__day": day.day})
+        return {r.pk for r in response.context["cl"].result_list}
+
+    # The date drill-down counts Kyiv's days too, every restaurant here being in Kyiv.
+    assert drilled(tomorrow) == {late_tomorrow.pk}
+    assert drilled(tomorrow + timedelta(days=1)) == {after_midnight.pk}
+
+
 # --- the restaurant page: everything the book uses, in one place ---------------------------------------------
 
 
