@@ -9,6 +9,7 @@ groups and staff memberships are the superuser's to manage.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 
 from . import access
@@ -225,9 +226,13 @@ class TableInline(OfThisRestaurant, admin.TabularInline):
     fields = ["name", "area", "min_covers", "max_covers", "is_active"]
 
 
+TABLE_CHECKBOXES = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}  # T1 … T12, ticked
+
+
 class TableCombinationInline(OfThisRestaurant, admin.TabularInline):
     model = TableCombination
     extra = 0
+    formfield_overrides = TABLE_CHECKBOXES
     fields = ["tables", "min_covers", "max_covers"]
     verbose_name_plural = "table combinations (tables pushed together for a larger party)"
 
@@ -236,6 +241,7 @@ class HoldBackRuleInline(OfThisRestaurant, admin.StackedInline):
     model = HoldBackRule
     form = HoldBackRuleForm
     extra = 0
+    formfield_overrides = TABLE_CHECKBOXES
     verbose_name_plural = "hold-back rules (tables kept for walk-ins)"
 
 
