@@ -151,7 +151,26 @@ def local_time(field: str, description: str | None = None):
     return show
 
 
-class HoldBackRuleForm(forms.ModelForm):
+class TablesOfItsRestaurant:
+    """A hold or a combination takes tables of its own restaurant only (a manager of two could pick across)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        restaurant, tables = cleaned.get("restaurant"), cleaned.get("tables")
+        if restaurant is not None and tables is not None:
+            strangers = [t.name for t in tables if t.restaurant_id != restaurant.pk]
+            if strangers:
+                self.add_error("tables", f"Not tables of {restaurant}: {', '.join(strangers)}.")
+        return cleaned
+
+
+class TableCombinationForm(TablesOfItsRestaurant, forms.ModelForm):
+    class Meta:
+        model = TableCombination
+        fields = ["restaurant", "tables", "min_covers", "max_covers"]
+
+
+class HoldBackRuleForm(TablesOfItsRestaurant, forms.ModelForm):
     # Checkboxes, not a JSON text box: the model stores the weekday numbers.
     weekdays = forms.TypedMultipleChoiceField(
         choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple,
@@ -231,6 +250,7 @@ TABLE_CHECKBOXES = {models.ManyToManyField: {"widget": forms.CheckboxSelectMulti
 
 class TableCombinationInline(OfThisRestaurant, admin.TabularInline):
     model = TableCombination
+    form = TableCombinationForm
     extra = 0
     formfield_overrides = TABLE_CHECKBOXES
     fields = ["tables", "min_covers", "max_covers"]
@@ -333,6 +353,7 @@ class TableAdmin(ScopedAdmin):
 
 @admin.register(TableCombination)
 class TableCombinationAdmin(ScopedAdmin):
+    form = TableCombinationForm
     list_display = ["__str__", "restaurant", "min_covers", "max_covers"]
     list_filter = [BY_RESTAURANT]
     filter_horizontal = ["tables"]

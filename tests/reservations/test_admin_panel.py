@@ -328,3 +328,21 @@ def test_overrides_and_refusals_show_who_when_why_and_cannot_be_changed(samna, s
                             {"released": "on"}).status_code == 403
     assert manager.get("/admin/reservations/reservationtable/add/").status_code == 403
     assert manager.get("/admin/reservations/reservation/add/").status_code == 403
+
+
+@pytest.mark.parametrize("model", ["tablecombination", "holdbackrule"])
+def test_a_hold_or_combination_takes_only_its_own_restaurants_tables(samna, steakhouse, staff, model):
+    """The superuser sees every restaurant's tables in the form: picking across restaurants is refused."""
+    mixed = [Table.objects.get(restaurant=samna, name="T1").pk, Table.objects.get(restaurant=steakhouse, name="S1").pk]
+    data = {"restaurant": samna.pk, "tables": mixed, "min_covers": 3, "max_covers": 4, "name": "mixed",
+            "weekdays": ["4"], "starts": "19:00:00", "ends": "21:00:00", "release_minutes_before": 60,
+            "is_active": "on"}
+    before = (TableCombination.objects.count(), HoldBackRule.objects.count())
+
+    response = site("admin").post(f"/admin/reservations/{model}/add/", data)
+
+    assert response.status_code == 200
+    assert "Not tables of Samna: S1." in response.context["adminform"].form.errors["tables"]
+    assert (TableCombination.objects.count(), HoldBackRule.objects.count()) == before
+    ours = site("admin").post(f"/admin/reservations/{model}/add/", {**data, "tables": mixed[:1]})
+    assert ours.status_code == 302
