@@ -47,6 +47,11 @@ from .services.messaging import message_retry
 
 BY_RESTAURANT = ("restaurant", admin.RelatedOnlyFieldListFilter)  # never lists another restaurant's name
 
+admin.site.site_header = "CX Host back office"
+admin.site.site_title = "CX Host"
+admin.site.index_title = "Your restaurant: the room, its rules and its book"
+admin.site.site_url = "/desk/"  # "View site" leads staff to the front desk
+
 
 class ScopedChoices:
     """Form choices limited to the user's own restaurants, their tables and areas, and their groups' guests."""

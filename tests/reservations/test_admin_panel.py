@@ -218,6 +218,12 @@ def test_the_day_filter_counts_days_in_the_restaurants_own_time(late_bar):
 # --- the restaurant page: everything the book uses, in one place ---------------------------------------------
 
 
+def test_the_admin_says_whose_it_is_and_leads_back_to_the_desk(samna, staff):
+    page = site("manager").get("/admin/").content.decode()
+
+    assert "CX Host back office" in page and 'href="/desk/"' in page
+
+
 def test_the_restaurant_page_has_combinations_holds_and_the_policy_with_plain_help(samna, staff):
     response = site("manager").get(f"/admin/reservations/restaurant/{samna.pk}/change/")
 
