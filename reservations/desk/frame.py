@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.views import csrf
 from django.views.decorators.cache import never_cache
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -106,3 +107,15 @@ def entry_here(request: HttpRequest, restaurant: Restaurant, pk: int) -> Waitlis
     if entry.restaurant_id != restaurant.pk:
         raise NotFound()
     return entry
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused cross-site (or stale) POST: Django's page, but a toast for the desk's own htmx requests, whose
+    token goes stale when the user logs in again in another tab."""
+    if getattr(request, "htmx", False):
+        response = render(request, "desk/partials/toast.html", {
+            "text": _("This page is out of date (you logged in again?): reload it and try once more."),
+            "error": True, "dialog": None}, status=403)
+        response["HX-Reswap"] = "none"
+        return response
+    return csrf.csrf_failure(request, reason=reason)

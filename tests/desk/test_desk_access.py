@@ -93,7 +93,7 @@ def test_a_cross_site_post_without_the_csrf_token_is_refused(staff, booking):
     page = browser.get("/desk/samna/")
     assert page.status_code == 200
     refused = browser.post(f"/desk/samna/r/{booking.pk}/confirm/", **HX)
-    assert refused.status_code == 403
+    assert refused.status_code == 403 and "reload it" in refused.content.decode()
     booking.refresh_from_db()
     assert booking.status == "booked"
     wrong = browser.post(f"/desk/samna/r/{booking.pk}/confirm/", HTTP_X_CSRFTOKEN="x" * 64, **HX)
