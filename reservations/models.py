@@ -10,6 +10,7 @@ import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -28,6 +29,11 @@ WEEKDAYS = [
 
 
 LANGUAGES = [("uk", "Ukrainian"), ("en", "English"), ("ru", "Russian")]
+
+
+def validate_country(value: str) -> None:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(f"{value!r} is not a country code we can read phone numbers for (ISO 3166, e.g. UA).")
 
 
 def validate_time_zone(value: str) -> None:
@@ -53,11 +59,17 @@ class Restaurant(models.Model):
     group = models.ForeignKey(RestaurantGroup, on_delete=models.PROTECT, related_name="restaurants")
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
-    time_zone = models.CharField(max_length=64, default="Europe/Kyiv", validators=[validate_time_zone])
-    slot_minutes = models.PositiveSmallIntegerField(
-        default=15, validators=[MinValueValidator(5), MaxValueValidator(120)]
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Kyiv", validators=[validate_time_zone],
+        help_text="The restaurant's clock, e.g. Europe/Kyiv: every time staff and guests see is in it.",
     )
-    booking_horizon_days = models.PositiveSmallIntegerField(default=180)
+    slot_minutes = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(5), MaxValueValidator(120)],
+        help_text="Bookings start on this grid: 15 means 19:00, 19:15, 19:30…",
+    )
+    booking_horizon_days = models.PositiveSmallIntegerField(
+        default=180, help_text="How many days ahead a booking may be made."
+    )
     # Gestures are exceptions, costed against a budget (PRODUCT.md point 5): beyond it a manager decides.
     gesture_budget_per_service = models.DecimalField(
         max_digits=9, decimal_places=2, default=Decimal("600.00"), validators=[MinValueValidator(0)],
@@ -88,7 +100,15 @@ class Restaurant(models.Model):
         default=False, help_text="Give a guest's first visit a complimentary drink (within the rules and budget).",
     )
     # The language of the texts we send its guests (a guest's own language is not known yet).
-    language = models.CharField(max_length=2, choices=LANGUAGES, default="uk")
+    language = models.CharField(
+        max_length=2, choices=LANGUAGES, default="uk",
+        help_text="The language of the texts to guests, and of the front desk for staff who have not chosen one.",
+    )
+    country = models.CharField(
+        max_length=2, default="UA", validators=[validate_country],
+        help_text="Two letters (ISO 3166), e.g. UA. A phone typed without a + (067 123 45 67) is read as a "
+        "number of this country.",
+    )
     # Changes whenever anything the availability engine reads from the
     # configuration changes, so a cached day plan can never go stale.
     config_token = models.UUIDField(default=uuid.uuid4, editable=False)
@@ -141,8 +161,11 @@ class Table(models.Model):
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="tables")
     area = models.ForeignKey(Area, on_delete=models.SET_NULL, null=True, blank=True, related_name="tables")
     name = models.CharField(max_length=50)
-    min_covers = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
-    max_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    min_covers = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="The fewest guests given this table."
+    )
+    max_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)],
+                                                  help_text="The most guests it seats.")
     is_active = models.BooleanField(default=True, help_text="Inactive tables are never offered or assigned.")
 
     class Meta:
@@ -163,9 +186,14 @@ class TableCombination(models.Model):
     """Tables pushed together to seat a party none of them seats alone."""
 
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="combinations")
-    tables = models.ManyToManyField(Table, related_name="combinations")
-    min_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    max_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    tables = models.ManyToManyField(
+        Table, related_name="combinations",
+        help_text="Tables pushed together for a larger party; apart, each is still booked on its own.",
+    )
+    min_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)],
+                                                  help_text="The fewest guests given the combined tables.")
+    max_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)],
+                                                  help_text="The most guests they seat together.")
 
     class Meta:
         ordering = ["restaurant", "id"]
@@ -191,9 +219,10 @@ class ServiceHours(models.Model):
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="service_hours")
     weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS)
     name = models.CharField(max_length=50, default="service")
-    opens = models.TimeField()
-    last_seating = models.TimeField()
-    closes = models.TimeField()
+    opens = models.TimeField(help_text="The first time a party is booked or seated.")
+    last_seating = models.TimeField(help_text="The last time a party is booked or seated (earlier than the "
+                                    "opening: after midnight).")
+    closes = models.TimeField(help_text="When the doors close (earlier than the opening: after midnight).")
 
     class Meta:
         ordering = ["restaurant", "weekday", "opens"]
@@ -222,9 +251,14 @@ class TurnTime(models.Model):
     """How long a party of a given size holds its table."""
 
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="turn_times")
-    min_party = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    max_party = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(15), MaxValueValidator(600)])
+    min_party = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)],
+                                                 help_text="The smallest party this applies to.")
+    max_party = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)],
+                                                 help_text="The largest party this applies to.")
+    minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(15), MaxValueValidator(600)],
+        help_text="How long such a party keeps its table: the next booking there starts no earlier.",
+    )
 
     class Meta:
         ordering = ["restaurant", "min_party"]
@@ -243,15 +277,22 @@ class HoldBackRule(models.Model):
     """Tables kept out of the book in a peak window, for walk-ins and the manager's discretion."""
 
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="hold_back_rules")
-    name = models.CharField(max_length=100, default="Held for walk-ins")
-    weekdays = models.JSONField(default=list, help_text="Weekday numbers, Monday = 0 … Sunday = 6.")
-    starts = models.TimeField()
-    ends = models.TimeField()
-    tables = models.ManyToManyField(Table, related_name="hold_back_rules")
-    release_minutes_before = models.PositiveSmallIntegerField(
-        default=60, help_text="A held table still free this long before a slot is released to the book."
+    name = models.CharField(max_length=100, default="Held for walk-ins",
+                            help_text="What the staff call it, e.g. “Window tables for walk-ins”.")
+    weekdays = models.JSONField(default=list, help_text="The days of the week these tables are held.")
+    starts = models.TimeField(help_text="From this time the tables below are not offered to bookings.")
+    ends = models.TimeField(help_text="Until this time. An end earlier than the start runs past midnight.")
+    tables = models.ManyToManyField(
+        Table, related_name="hold_back_rules",
+        help_text="The tables kept free for guests at the door. A host seats walk-ins at them; only a manager's "
+        "override books one ahead.",
     )
-    is_active = models.BooleanField(default=True)
+    release_minutes_before = models.PositiveSmallIntegerField(
+        default=60, help_text="A held table still free this many minutes before a time is opened to every "
+        "booking for that time, so it does not stay empty. 0 keeps it held to the last moment.",
+    )
+    is_active = models.BooleanField(default=True, help_text="Untick to stop holding these tables without "
+                                    "deleting the rule.")
 
     class Meta:
         ordering = ["restaurant", "id"]
@@ -274,11 +315,15 @@ class OverbookingPolicy(models.Model):
 
     restaurant = models.OneToOneField(Restaurant, on_delete=models.CASCADE, related_name="overbooking_policy")
     max_overbooked_covers = models.PositiveSmallIntegerField(
-        default=0, help_text="Overbooked covers allowed at any one moment."
+        default=0, help_text="How many guests may be booked beyond the tables at any one moment, counting on "
+        "cancellations and no-shows (they get a table as one frees). 0: never overbook.",
     )
-    max_party_size = models.PositiveSmallIntegerField(default=4)
-    channels = models.JSONField(default=list, help_text='Channels allowed to overbook, e.g. ["phone", "host"].')
-    is_active = models.BooleanField(default=True)
+    max_party_size = models.PositiveSmallIntegerField(
+        default=4, help_text="Only parties of this many guests or fewer are overbooked; larger ones are refused."
+    )
+    channels = models.JSONField(default=list, help_text="Which bookings may be overbooked: taken by phone, or "
+                                "by a host at the desk. Online bookings never are.")
+    is_active = models.BooleanField(default=True, help_text="Untick to stop overbooking altogether.")
 
     class Meta:
         verbose_name_plural = "overbooking policies"
@@ -443,7 +488,8 @@ class ReservationTable(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.table_id} {self.start:%Y-%m-%d %H:%M}–{self.end:%H:%M}"
+        # No time here: it would be UTC's; the admin shows the restaurant's own beside it.
+        return f"{self.table} for #{self.reservation_id}"
 
 
 class Refusal(models.Model):
