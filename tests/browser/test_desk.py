@@ -10,9 +10,7 @@ import re
 
 from playwright.sync_api import expect
 
-from reservations.models import Refusal, Reservation
-from tests.browser.conftest import LIVE_WITHIN_MS, PHONE, book, fill, screenshot
-from tests.conftest import kyiv
+from tests.browser.conftest import book, screenshot
 
 OVERRIDE_REASON = "Regulars, celebrating their anniversary"
 
