@@ -333,3 +333,46 @@ def latest_question_to(phone: PhoneNumber | str, questions: dict[str, Q]) -> Out
 
 def inbound_by_provider_id(provider_id: str) -> InboundMessage | None:
     return InboundMessage.objects.filter(provider_id=provider_id).first()
+
+
+# --- the front desk -----------------------------------------------------------------------------------------
+
+# A recovery case still owes the guest an answer in these statuses (`recovery.models.RecoveryCase.OPEN_STATUSES`);
+# named here by value because reservations never imports recovery (recovery depends on us, not the reverse).
+RECOVERY_OPEN_STATUSES = ("open", "offered")
+DESSERT_PENDING = (Gesture.Status.QUEUED, Gesture.Status.NEEDS_APPROVAL)
+
+
+def desk_book(restaurant: Restaurant, start: datetime, end: datetime) -> list[Reservation]:
+    """The bookings starting in [start, end), every status, with what the desk's badges need.
+
+    Each carries `guest_visits`, its tables (prefetched), `recovery_open` and `dessert_queued`: five
+    queries however many bookings the evening holds.
+    """
+    rows = list(
+        _reservation_queryset().filter(restaurant=restaurant, start__gte=start, start__lt=end).order_by("start", "id")
+    )
+    ids = [r.pk for r in rows]
+    guest_ids = {r.guest_id for r in rows if r.guest_id}
+    with_case = set(Reservation.objects.filter(pk__in=ids, recovery_cases__status__in=RECOVERY_OPEN_STATUSES)
+                    .values_list("pk", flat=True)) if ids else set()
+    guests_with_case = set(Guest.objects.filter(pk__in=guest_ids, recovery_cases__status__in=RECOVERY_OPEN_STATUSES)
+                           .values_list("pk", flat=True)) if guest_ids else set()
+    dessert = set(Gesture.objects.filter(reservation_id__in=ids, item=Gesture.Item.DESSERT,
+                                         status__in=DESSERT_PENDING)
+                  .values_list("reservation_id", flat=True)) if ids else set()
+    for r in rows:
+        r.recovery_open = r.pk in with_case or r.guest_id in guests_with_case
+        r.dessert_queued = r.pk in dessert
+    return rows
+
+
+def desk_tables(restaurant: Restaurant) -> list[Table]:
+    """The active tables, in the floor's order: the timeline's rows."""
+    return list(Table.objects.filter(restaurant=restaurant, is_active=True).order_by("id"))
+
+
+def guest_history(reservations: QuerySet[Reservation], guest: Guest, *, limit: int = 20) -> list[Reservation]:
+    """The guest's bookings among `reservations` (already scoped to the caller), latest first."""
+    return list(reservations.filter(guest=guest).select_related("restaurant").order_by("-start", "-id")[:limit])
+

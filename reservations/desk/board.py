@@ -1,0 +1,171 @@
+"""Tonight at a glance: the book of one service laid out as tables × time, a list, and the waitlist.
+
+Plain data for the templates, built from the selectors in a fixed number of queries (no query per booking
+or per party), so the page costs the same on a quiet Tuesday and a full Saturday.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.utils.translation import gettext_lazy as _
+
+from .. import engine, selectors
+from ..models import Reservation, Restaurant, WaitlistEntry
+from ..services.walk_ins import waitlist_positions
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+
+STATUS_LABELS = {
+    "booked": _("booked"), "confirmed": _("confirmed"), "arrived": _("arrived"), "seated": _("seated"),
+    "completed": _("completed"), "cancelled": _("cancelled"), "no_show": _("no-show"),
+}
+BADGE_LABELS = {
+    "first_visit": _("first visit"), "expectations": _("expectations"), "overbooked": _("overbooked"),
+    "override": _("override"), "recovery": _("recovery case open"), "dessert": _("dessert queued"),
+}
+REASON_LABELS = {
+    engine.FULLY_BOOKED: _("Every table that fits is booked at that time."),
+    engine.HELD_FOR_WALK_INS: _("The free tables are held back for walk-ins."),
+    engine.OVERBOOKING_LIMIT: _("The overbooking limit is reached."),
+    engine.PARTY_TOO_LARGE: _("No table or combination seats a party this large."),
+    engine.OUTSIDE_SERVICE_HOURS: _("Outside service hours, or off the slot grid."),
+    engine.IN_THE_PAST: _("That time has passed."),
+    engine.CLOSED: _("The restaurant is closed that day, or it is beyond the booking horizon."),
+}
+# Actions in the order a party moves through the evening, with what the button says.
+ACTION_LABELS = {
+    "confirm": _("Confirm"), "arrive": _("Arrived"), "seat": _("Seat"), "complete": _("Complete"),
+    "no-show": _("No-show"), "cancel": _("Cancel"),
+}
+
+
+def badges(reservation: Reservation) -> list[tuple[str, str]]:
+    """What the host should notice about a booking, as (code, words)."""
+    found = []
+    if reservation.guest_id and getattr(reservation, "guest_visits", 1) == 0:
+        found.append("first_visit")
+    if reservation.expectations:
+        found.append("expectations")
+    if reservation.overbooked:
+        found.append("overbooked")
+    if reservation.override_bypassed:
+        found.append("override")
+    if getattr(reservation, "recovery_open", False):
+        found.append("recovery")
+    if getattr(reservation, "dessert_queued", False):
+        found.append("dessert")
+    return [(code, BADGE_LABELS[code]) for code in found]
+
+
+def tables_of(reservation: Reservation) -> list[str]:
+    return [a.table.name for a in reservation.assignments.all() if not a.released] or [
+        a.table.name for a in reservation.assignments.all()]
+
+
+@dataclass
+class Block:
+    reservation: Reservation
+    left: float  # percent of the service's width
+    width: float
+    badges: list[tuple[str, str]]
+    main: bool = True  # False on the second table of a combination: the block is drawn again, not repeated
+
+
+@dataclass
+class Row:
+    name: str
+    held: bool
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class Waiting:
+    entry: WaitlistEntry
+    position: int
+    elapsed: int
+    late: bool
+
+
+@dataclass
+class Board:
+    restaurant: Restaurant
+    day: date
+    services: list[tuple[int, str]]
+    service: int
+    opens: datetime | None
+    closes: datetime | None
+    hours: list[tuple[str, float]]
+    rows: list[Row]
+    unseated: Row  # overbooked parties: booked with no table
+    book: list[tuple[Reservation, list[tuple[str, str]], list[str], str]]
+    waitlist: list[Waiting]
+    now_left: float | None
+    closed: bool
+
+
+def tonight(restaurant: Restaurant, now: datetime) -> date:
+    """The service day a host at the desk means by "tonight" (the evening before, after midnight)."""
+    under_way = engine.service_under_way(selectors.restaurant_config(restaurant), now)
+    return under_way[0] if under_way else now.astimezone(restaurant.tz).date()
+
+
+def board_build(restaurant: Restaurant, day: date, *, service: int | None, now: datetime) -> Board:
+    config = selectors.restaurant_config(restaurant)
+    day = day if EARLIEST <= day <= LATEST else now.astimezone(restaurant.tz).date()
+    plan = engine.plan_day(config, day, ())
+    windows = list(plan.services)
+    tz = restaurant.tz
+    labels = [(i, f"{w.opens.astimezone(tz):%H:%M}–{w.closes.astimezone(tz):%H:%M}") for i, w in enumerate(windows)]
+    if service is None or not 0 <= service < len(windows):
+        # The service under way, else the next one today, else the last.
+        service = next((i for i, w in enumerate(windows) if now < w.closes), max(len(windows) - 1, 0))
+    if windows:
+        window = windows[service]
+        opens, closes = window.opens, window.closes
+    else:
+        opens, closes = selectors.local_day_range(restaurant, day)
+    book = selectors.desk_book(restaurant, opens, closes)
+    tables = selectors.desk_tables(restaurant)
+    held = {t for h in plan.holds for t in h.tables}
+    span = (closes - opens).total_seconds() or 1.0
+
+    def pct(moment: datetime) -> float:
+        return round(max(0.0, min(100.0, (moment - opens).total_seconds() / span * 100)), 3)
+
+    rows = {t.pk: Row(t.name, t.pk in held) for t in tables}
+    unseated = Row(str(_("No table")), False)
+    listed = []
+    for reservation in book:
+        marks = badges(reservation)
+        names = tables_of(reservation)
+        listed.append((reservation, marks, names, STATUS_LABELS.get(reservation.status, reservation.status)))
+        if reservation.status in (Reservation.Status.CANCELLED, Reservation.Status.NO_SHOW):
+            continue  # in the list, not on the floor
+        left, width = pct(reservation.start), max(pct(reservation.end) - pct(reservation.start), 1.0)
+        assigned = [a for a in reservation.assignments.all() if not a.released] or (
+            list(reservation.assignments.all()) if reservation.status == Reservation.Status.COMPLETED else [])
+        if not assigned:
+            unseated.blocks.append(Block(reservation, left, width, marks))
+            continue
+        for i, a in enumerate(assigned):
+            if a.table_id in rows:
+                rows[a.table_id].blocks.append(Block(reservation, left, width, marks, main=i == 0))
+
+    hours = []
+    if windows:
+        tick = opens.astimezone(tz).replace(minute=0, second=0, microsecond=0)
+        while tick < closes:
+            if tick >= opens:
+                hours.append((f"{tick:%H:%M}", pct(tick)))
+            tick = (tick + timedelta(hours=1)).astimezone(tz)
+    waitlist = []
+    for entry, position in waitlist_positions(restaurant, now=now):
+        elapsed = int((now - entry.created_at).total_seconds() // 60)
+        waitlist.append(Waiting(entry, position, elapsed, elapsed > entry.quoted_wait_minutes))
+    return Board(
+        restaurant=restaurant, day=day, services=labels, service=service, opens=opens, closes=closes, hours=hours,
+        rows=list(rows.values()), unseated=unseated, book=listed, waitlist=waitlist,
+        now_left=pct(now) if windows and opens <= now < closes else None, closed=not windows,
+    )
