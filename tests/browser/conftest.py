@@ -47,25 +47,36 @@ def saturday_evening() -> datetime:
     return kyiv(next_weekday(5), "19:05")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """One Chromium per test module, stopped at the module's end.
+
+    Playwright's sync API keeps an asyncio loop running in this thread while it lives, and Django refuses
+    ORM calls beside a running loop; the tests' own calls are plain synchronous ones all the same, so they
+    are allowed for exactly as long as the browser lives (and no longer, for the rest of the suite).
+    """
     if not os.path.exists(CHROMIUM):
         pytest.exit(f"Chromium is not installed at {CHROMIUM}: `apt-get install -y chromium` (the browser tests "
                     "never skip)", returncode=4)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture
-def evening(monkeypatch) -> Iterator[datetime]:
+def evening(chromium) -> Iterator[datetime]:
     """The travelled clock: server and services see Saturday 19:05 in Kyiv, and time keeps ticking."""
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make beside it are
-    # plain synchronous calls all the same.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     moment = saturday_evening()
     with time_machine.travel(moment, tick=True):
         yield moment
@@ -109,6 +120,10 @@ def new_page(chromium, live_server, demo):
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
+        # What went wrong in the page, printed with a failing test's output.
+        page.on("console", lambda msg: msg.type in ("error", "warning") and print(f"[{username} console] {msg.text}"))
+        page.on("pageerror", lambda exc: print(f"[{username} page error] {exc}"))
+        page.on("response", lambda r: r.status >= 400 and print(f"[{username}] {r.status} {r.request.method} {r.url}"))
         if username:
             login(page, live_server.url, username)
         return page
