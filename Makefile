@@ -8,7 +8,7 @@ HOST_PORT ?= 127.0.0.1:8000
 # The background-work tests run a real Celery worker on this Redis (a database number of their own).
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: demo test test-sqlite test-postgres check-redis lint bench worker beat screenshots
+.PHONY: demo test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,3 +68,17 @@ bench: $(VENV)/.installed
 # The browser tests save what they saw; this keeps the committed pictures of the desk (README, docs/) fresh.
 screenshots: $(VENV)/.installed
 	CXHOST_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:randomly tests/browser
+
+# The desk's Ukrainian and Russian: collect the marked strings into locale/*/django.po, translate the new ones
+# there, then run this again to compile. The compiled .mo files are committed, so a clone (`make demo`,
+# `make test`) needs no gettext; refreshing them does, and stops here without it.
+LOCALES := uk ru
+messages: $(VENV)/.installed
+	@command -v msgfmt >/dev/null && command -v xgettext >/dev/null || { \
+		echo "!! GNU gettext (msgfmt, xgettext) is not installed: apt-get install gettext" >&2; exit 1; }
+	DJANGO_SETTINGS_MODULE=cxhost.test_settings $(PY) manage.py makemessages --no-location --no-obsolete \
+		$(addprefix -l ,$(LOCALES)) --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=bench
+	@for lang in $(LOCALES); do \
+		msgfmt --check -o locale/$$lang/LC_MESSAGES/django.mo locale/$$lang/LC_MESSAGES/django.po || exit 1; \
+	done
+	@echo "Compiled. tests/test_i18n.py fails while a string has no translation."

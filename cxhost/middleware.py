@@ -1,11 +1,16 @@
-"""Under /api/ every answer is JSON, even a 404 from the URL resolver or an unhandled error."""
+"""Under /api/ every answer is JSON, even a 404 from the URL resolver or an unhandled error; and the language
+each page speaks."""
 
 import logging
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.urls import is_valid_path
+from django.utils import translation
 
+from reservations import access
 from reservations.api.errors import error_body, unexpected_error_answer
+from reservations.roles import is_staff_member
 
 logger = logging.getLogger("cxhost")
 
@@ -70,3 +75,57 @@ class ApiJsonErrorsMiddleware:
         return JsonResponse(
             error_body("server_error", "Something went wrong on our side; nothing was saved."), status=500
         )
+
+
+class StaffLanguageMiddleware:
+    """The language of a page, once LocaleMiddleware has read the switcher's cookie or the browser's wish.
+
+    - The API always answers in English: its words (error details, field names) are the contract.
+    - On the desk and its login pages (`settings.STAFF_LANGUAGE_PATHS`) a member of staff who has not chosen a
+      language with the switcher gets their restaurant's (`Restaurant.language`): the one in the URL, else their
+      first; staff of no restaurant get English. A tablet shared at the door says nothing about its user.
+    - Elsewhere (the admin; the login page for someone not yet known): the choice, else the browser's, else
+      English, as LocaleMiddleware decided.
+
+    Runs after AuthenticationMiddleware (it needs the user) and in `process_view` (it needs the URL's slug).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path.startswith(API_PREFIX):
+            language = settings.LANGUAGE_CODE
+        elif (request.path.startswith(settings.STAFF_LANGUAGE_PATHS) and not language_chosen(request)
+              and is_staff_member(request.user)):
+            language = restaurant_language(request.user, view_kwargs.get("slug")) or settings.LANGUAGE_CODE
+        else:
+            return None
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        return None
+
+
+def language_chosen(request) -> bool:
+    """Did this browser's user pick a language with the switcher (Django's set_language cookie)?"""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if not chosen:
+        return False
+    try:
+        translation.get_supported_language_variant(chosen)
+    except LookupError:
+        return False
+    return True
+
+
+def restaurant_language(user, slug: str | None) -> str | None:
+    """The language of the restaurant in the URL, if the user works there, else of the first they work at."""
+    restaurants = access.restaurants_for(user)
+    restaurant = restaurants.filter(slug=slug).first() if slug else None
+    if restaurant is None:
+        # Their own restaurants only: a superuser is an admin of every one, but works at none in particular.
+        restaurant = restaurants.filter(memberships__user=user).order_by("name").first()
+    return restaurant.language if restaurant is not None else None

@@ -102,6 +102,12 @@ def guest_for(user, pk: int) -> Guest:
     return _one(guests_for(user), pk, "guest")
 
 
+def guest_home_for(user, guest: Guest) -> Restaurant | None:
+    """The caller's restaurant of this guest's group (the first, for members of several): a phone typed
+    for the guest without its country code is read in its country."""
+    return restaurants_for(user).filter(group=guest.group_id).order_by("pk").first()
+
+
 def _one(rows: QuerySet, pk: int, what: str):
     """The row with this id among the caller's; another restaurant's is as absent as a row that never was."""
     row = rows.filter(pk=pk).first()

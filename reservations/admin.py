@@ -8,17 +8,21 @@ groups and staff memberships are the superuser's to manage.
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from . import access
+from .admin_filters import LocalDayFilter, OverrideFilter
 from .errors import BookError
 from .models import (
     WEEKDAYS,
     Area,
+    BookDay,
     Closure,
     Gesture,
     Guest,
     HoldBackRule,
+    IdempotencyKey,
     InboundMessage,
     OutboundMessage,
     OverbookingPolicy,
@@ -37,6 +41,7 @@ from .models import (
 )
 from .services.booking import reservation_transition
 from .services.gestures import gesture_approve
+from .services.guests import phone_read
 from .services.messaging import message_retry
 
 BY_RESTAURANT = ("restaurant", admin.RelatedOnlyFieldListFilter)  # never lists another restaurant's name
@@ -97,6 +102,24 @@ class SuperuserOnlyAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
 
+class TypedPhoneSearch:
+    """Search finds a phone however it is typed: "067 123 45 67" finds +380671234567 at a Kyiv restaurant."""
+
+    phone_search_field = "phone"
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        phones = set()
+        for restaurant in access.restaurants_for(request.user):
+            try:
+                phones.add(phone_read(search_term, restaurant))
+            except ValidationError:
+                pass  # not a phone in this restaurant's country: the ordinary search stands
+        if phones:
+            results = results | queryset.filter(**{f"{self.phone_search_field}__in": phones})
+        return results, may_have_duplicates
+
+
 def local_time(field: str, description: str | None = None):
     """A read-only column or field showing `field` (or a related one, "reservation__start") in the
     restaurant's own time zone."""
@@ -117,7 +140,7 @@ class HoldBackRuleForm(forms.ModelForm):
     # Checkboxes, not a JSON text box: the model stores the weekday numbers.
     weekdays = forms.TypedMultipleChoiceField(
         choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple,
-        help_text="The days of the service this rule holds tables on.",
+        help_text="The days of the week these tables are held.",
     )
 
     class Meta:
@@ -128,7 +151,8 @@ class HoldBackRuleForm(forms.ModelForm):
 class OverbookingPolicyForm(forms.ModelForm):
     channels = forms.TypedMultipleChoiceField(
         choices=Reservation.Channel.choices, widget=forms.CheckboxSelectMultiple, required=False,
-        help_text="Channels allowed to overbook. Online bookings never overbook.",
+        help_text="Which bookings may be overbooked: taken by phone, or by a host at the desk. Online bookings "
+        "never are.",
     )
 
     class Meta:
@@ -154,15 +178,51 @@ class StaffMembershipInline(ScopedChoices, admin.TabularInline):
         return request.user.is_superuser
 
 
+class OfThisRestaurant(ScopedChoices):
+    """An inline of the restaurant page: its tables and areas are the only ones to choose from."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self.restaurant = obj  # inline instances are made afresh for every request
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return self._this_restaurants(db_field, field)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        return self._this_restaurants(db_field, field)
+
+    def _this_restaurants(self, db_field, field):
+        if field is not None and db_field.related_model in (Table, Area):
+            restaurant = getattr(self, "restaurant", None)
+            field.queryset = field.queryset.filter(restaurant=restaurant) if restaurant else field.queryset.none()
+        return field
+
+
 class AreaInline(ScopedChoices, admin.TabularInline):
     model = Area
     extra = 0
 
 
-class TableInline(ScopedChoices, admin.TabularInline):
+class TableInline(OfThisRestaurant, admin.TabularInline):
     model = Table
     extra = 0
     fields = ["name", "area", "min_covers", "max_covers", "is_active"]
+
+
+class TableCombinationInline(OfThisRestaurant, admin.TabularInline):
+    model = TableCombination
+    extra = 0
+    fields = ["tables", "min_covers", "max_covers"]
+    verbose_name_plural = "table combinations (tables pushed together for a larger party)"
+
+
+class HoldBackRuleInline(OfThisRestaurant, admin.StackedInline):
+    model = HoldBackRule
+    form = HoldBackRuleForm
+    extra = 0
+    verbose_name_plural = "hold-back rules (tables kept for walk-ins)"
 
 
 class ServiceHoursInline(admin.TabularInline):
@@ -184,6 +244,7 @@ class OverbookingPolicyInline(admin.StackedInline):
     model = OverbookingPolicy
     form = OverbookingPolicyForm
     extra = 0
+    verbose_name_plural = "overbooking policy (booking more guests than tables, counting on no-shows)"
 
 
 @admin.register(RestaurantGroup)
@@ -202,10 +263,12 @@ class StaffMembershipAdmin(SuperuserOnlyAdmin):
 @admin.register(Restaurant)
 class RestaurantAdmin(ScopedAdmin):
     restaurant_lookup = "pk"
-    list_display = ["name", "slug", "group", "time_zone", "slot_minutes", "booking_horizon_days", "language"]
+    list_display = ["name", "slug", "group", "time_zone", "country", "language", "slot_minutes",
+                    "booking_horizon_days"]
+    search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [StaffMembershipInline, AreaInline, TableInline, ServiceHoursInline, TurnTimeInline, ClosureInline,
-               OverbookingPolicyInline]
+    inlines = [StaffMembershipInline, AreaInline, TableInline, TableCombinationInline, ServiceHoursInline,
+               TurnTimeInline, ClosureInline, HoldBackRuleInline, OverbookingPolicyInline]
 
     def has_add_permission(self, request) -> bool:
         return request.user.is_superuser  # a new restaurant is a new wall: the deployment's admin builds it
@@ -214,10 +277,38 @@ class RestaurantAdmin(ScopedAdmin):
         return request.user.is_superuser
 
 
+@admin.register(Area)
+class AreaAdmin(ScopedAdmin):
+    list_display = ["name", "restaurant"]
+    list_filter = [BY_RESTAURANT]
+    search_fields = ["name"]
+
+
+@admin.register(ServiceHours)
+class ServiceHoursAdmin(ScopedAdmin):
+    list_display = ["restaurant", "weekday", "name", "opens", "last_seating", "closes"]
+    list_filter = [BY_RESTAURANT, "weekday", "name"]
+
+
+@admin.register(TurnTime)
+class TurnTimeAdmin(ScopedAdmin):
+    list_display = ["restaurant", "min_party", "max_party", "minutes"]
+    list_filter = [BY_RESTAURANT]
+
+
+@admin.register(Closure)
+class ClosureAdmin(ScopedAdmin):
+    list_display = ["restaurant", "date", "reason"]
+    list_filter = [BY_RESTAURANT]
+    date_hierarchy = "date"
+    search_fields = ["reason"]
+
+
 @admin.register(Table)
 class TableAdmin(ScopedAdmin):
     list_display = ["name", "restaurant", "area", "min_covers", "max_covers", "is_active"]
     list_filter = [BY_RESTAURANT, ("area", admin.RelatedOnlyFieldListFilter), "is_active"]
+    search_fields = ["name"]
 
 
 @admin.register(TableCombination)
@@ -294,27 +385,12 @@ def _transition(modeladmin, request, queryset, action: str) -> None:
         modeladmin.message_user(request, line, messages.WARNING)
 
 
-class OverrideFilter(admin.SimpleListFilter):
-    title = "override"
-    parameter_name = "override"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Won through an override"), ("no", "Ordinary")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.exclude(override_bypassed="")
-        if self.value() == "no":
-            return queryset.filter(override_bypassed="")
-        return queryset
-
-
 RESERVATION_TIMES = ["start", "end", "override_at", "created_at", "updated_at", "confirmed_at", "arrived_at",
                      "seated_at", "completed_at", "cancelled_at"]
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ScopedAdmin):
+class ReservationAdmin(TypedPhoneSearch, ScopedAdmin):
     """Bookings are made through the book (desk, API), never typed in here: the admin reads and cancels.
 
     Every time is shown in the restaurant's own zone, on the list and on the detail page alike.
@@ -322,9 +398,11 @@ class ReservationAdmin(ScopedAdmin):
 
     list_display = ["id", "restaurant", "local_start", "party_size", "guest", "status", "channel", "table_names",
                     "overbooked", "override_bypassed", "override_by", "override_reason"]
-    list_filter = [BY_RESTAURANT, "status", "channel", "overbooked", OverrideFilter, "override_bypassed"]
+    list_filter = [BY_RESTAURANT, LocalDayFilter, "status", "channel", "overbooked", OverrideFilter,
+                   "override_bypassed"]
     date_hierarchy = "start"
     search_fields = ["guest__name", "guest__phone", "notes", "override_reason"]
+    phone_search_field = "guest__phone"
     actions = [cancel_reservations, mark_no_show]
     inlines = [ReservationTableInline]
     local_start = local_time("start")
@@ -368,12 +446,13 @@ class ReservationAdmin(ScopedAdmin):
 
 
 @admin.register(Refusal)
-class RefusalAdmin(ScopedAdmin):
+class RefusalAdmin(TypedPhoneSearch, ScopedAdmin):
     list_display = ["restaurant", "local_start", "party_size", "channel", "reasons", "guest_name", "guest_phone",
                     "local_created_at"]
-    list_filter = [BY_RESTAURANT, "channel"]
+    list_filter = [BY_RESTAURANT, LocalDayFilter, "channel"]
     date_hierarchy = "start"
     search_fields = ["guest_name", "guest_phone"]
+    phone_search_field = "guest_phone"
     local_start = local_time("start", "slot")
     local_created_at = local_time("created_at", "refused at")
     fields = ["restaurant", "local_start", "party_size", "channel", "reasons", "alternatives", "guest", "guest_name",
@@ -388,7 +467,7 @@ class RefusalAdmin(ScopedAdmin):
 
 
 @admin.register(Guest)
-class GuestAdmin(ScopedChoices, admin.ModelAdmin):
+class GuestAdmin(TypedPhoneSearch, ScopedChoices, admin.ModelAdmin):
     list_display = ["name", "phone", "group", "tags", "sms_opt_out", "created_at"]
     search_fields = ["name", "phone"]
     list_filter = ["sms_opt_out"]
@@ -549,3 +628,59 @@ class InboundMessageAdmin(ScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the record of what a guest told us stays
+
+
+@admin.register(ReservationTable)
+class ReservationTableAdmin(ScopedAdmin):
+    """Which table each booking holds, and when: the book's own record, changed only through the book."""
+
+    restaurant_lookup = "table__restaurant"
+    list_display = ["reservation", "table", "local_start", "local_end", "released"]
+    list_filter = [("table__restaurant", admin.RelatedOnlyFieldListFilter), "released"]
+    search_fields = ["table__name", "reservation__guest__name"]
+    fields = ["reservation", "table", "local_start", "local_end", "released"]
+    readonly_fields = fields
+
+    @admin.display(description="start", ordering="start")
+    def local_start(self, assignment: ReservationTable) -> str:
+        return f"{timezone.localtime(assignment.start, assignment.table.restaurant.tz):%Y-%m-%d %H:%M %Z}"
+
+    @admin.display(description="end", ordering="end")
+    def local_end(self, assignment: ReservationTable) -> str:
+        return f"{timezone.localtime(assignment.end, assignment.table.restaurant.tz):%Y-%m-%d %H:%M %Z}"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reservation__restaurant", "table__restaurant")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlySuperuserAdmin(SuperuserOnlyAdmin):
+    """The machinery's rows (lock rows, remembered requests): a superuser may look, nobody types them."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(BookDay)
+class BookDayAdmin(ReadOnlySuperuserAdmin):
+    list_display = ["restaurant", "date"]
+    list_filter = [BY_RESTAURANT]
+    date_hierarchy = "date"
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlySuperuserAdmin):
+    list_display = ["key", "scope", "response_status", "reservation", "created_at"]
+    search_fields = ["key", "scope"]
+    date_hierarchy = "created_at"

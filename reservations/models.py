@@ -10,6 +10,7 @@ import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -28,6 +29,11 @@ WEEKDAYS = [
 
 
 LANGUAGES = [("uk", "Ukrainian"), ("en", "English"), ("ru", "Russian")]
+
+
+def validate_country(value: str) -> None:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(f"{value!r} is not a country code we can read phone numbers for (ISO 3166, e.g. UA).")
 
 
 def validate_time_zone(value: str) -> None:
@@ -72,7 +78,15 @@ class Restaurant(models.Model):
         "see a note saying when they had one instead.",
     )
     # The language of the texts we send its guests (a guest's own language is not known yet).
-    language = models.CharField(max_length=2, choices=LANGUAGES, default="uk")
+    language = models.CharField(
+        max_length=2, choices=LANGUAGES, default="uk",
+        help_text="The language of the texts to guests, and of the front desk for staff who have not chosen one.",
+    )
+    country = models.CharField(
+        max_length=2, default="UA", validators=[validate_country],
+        help_text="Two letters (ISO 3166), e.g. UA. A phone typed without a + (067 123 45 67) is read as a "
+        "number of this country.",
+    )
     # Changes whenever anything the availability engine reads from the
     # configuration changes, so a cached day plan can never go stale.
     config_token = models.UUIDField(default=uuid.uuid4, editable=False)
@@ -227,15 +241,22 @@ class HoldBackRule(models.Model):
     """Tables kept out of the book in a peak window, for walk-ins and the manager's discretion."""
 
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="hold_back_rules")
-    name = models.CharField(max_length=100, default="Held for walk-ins")
-    weekdays = models.JSONField(default=list, help_text="Weekday numbers, Monday = 0 … Sunday = 6.")
-    starts = models.TimeField()
-    ends = models.TimeField()
-    tables = models.ManyToManyField(Table, related_name="hold_back_rules")
-    release_minutes_before = models.PositiveSmallIntegerField(
-        default=60, help_text="A held table still free this long before a slot is released to the book."
+    name = models.CharField(max_length=100, default="Held for walk-ins",
+                            help_text="What the staff call it, e.g. “Window tables for walk-ins”.")
+    weekdays = models.JSONField(default=list, help_text="The days of the week these tables are held.")
+    starts = models.TimeField(help_text="From this time the tables below are not offered to bookings.")
+    ends = models.TimeField(help_text="Until this time. An end earlier than the start runs past midnight.")
+    tables = models.ManyToManyField(
+        Table, related_name="hold_back_rules",
+        help_text="The tables kept free for guests at the door. A host seats walk-ins at them; only a manager's "
+        "override books one ahead.",
     )
-    is_active = models.BooleanField(default=True)
+    release_minutes_before = models.PositiveSmallIntegerField(
+        default=60, help_text="A held table still free this many minutes before a time is opened to every "
+        "booking for that time, so it does not stay empty. 0 keeps it held to the last moment.",
+    )
+    is_active = models.BooleanField(default=True, help_text="Untick to stop holding these tables without "
+                                    "deleting the rule.")
 
     class Meta:
         ordering = ["restaurant", "id"]
@@ -258,11 +279,15 @@ class OverbookingPolicy(models.Model):
 
     restaurant = models.OneToOneField(Restaurant, on_delete=models.CASCADE, related_name="overbooking_policy")
     max_overbooked_covers = models.PositiveSmallIntegerField(
-        default=0, help_text="Overbooked covers allowed at any one moment."
+        default=0, help_text="How many guests may be booked beyond the tables at any one moment, counting on "
+        "cancellations and no-shows (they get a table as one frees). 0: never overbook.",
     )
-    max_party_size = models.PositiveSmallIntegerField(default=4)
-    channels = models.JSONField(default=list, help_text='Channels allowed to overbook, e.g. ["phone", "host"].')
-    is_active = models.BooleanField(default=True)
+    max_party_size = models.PositiveSmallIntegerField(
+        default=4, help_text="Only parties of this many guests or fewer are overbooked; larger ones are refused."
+    )
+    channels = models.JSONField(default=list, help_text="Which bookings may be overbooked: taken by phone, or "
+                                "by a host at the desk. Online bookings never are.")
+    is_active = models.BooleanField(default=True, help_text="Untick to stop overbooking altogether.")
 
     class Meta:
         verbose_name_plural = "overbooking policies"
@@ -427,7 +452,8 @@ class ReservationTable(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.table_id} {self.start:%Y-%m-%d %H:%M}–{self.end:%H:%M}"
+        # No time here: it would be UTC's; the admin shows the restaurant's own beside it.
+        return f"{self.table} for #{self.reservation_id}"
 
 
 class Refusal(models.Model):

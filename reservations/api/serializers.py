@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from phonenumber_field.serializerfields import PhoneNumberField
+from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import serializers
 
 from ..engine import local_moment
 from ..models import Gesture, Guest, Reservation, StaffNote, WaitlistEntry
-from ..services.guests import GuestDetails
+from ..services.guests import GuestDetails, phone_read
 
 MAX_PARTY_SIZE = 100  # beyond any restaurant's room; larger is a typo, not a party
 # The dates the book can be asked about. Far wider than any horizon, yet far enough from the calendar's
@@ -64,9 +65,28 @@ class DateQueryField(serializers.Field):
         return value
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class PhoneField(serializers.Field):
+    """E.164 ("+380671234567"); a local number ("067 123 45 67") is read in the restaurant's country
+    (context["restaurant"]; without one, only international numbers are read)."""
+
+    default_error_messages = {"invalid": "Send a phone number as a string, e.g. +380671234567."}
+
+    def to_internal_value(self, data) -> PhoneNumber:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return PhoneNumber.from_string(phone_read(data, self.context.get("restaurant")))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+    def to_representation(self, value) -> str:
+        return str(value)
+
+
 class GuestInput(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    phone = PhoneNumberField(required=False, allow_null=True, default=None)
+    phone = PhoneField(required=False, allow_null=True, default=None)
 
 
 class OverrideInput(serializers.Serializer):
@@ -149,7 +169,7 @@ class TokenOutput(serializers.Serializer):
 
 class GuestUpdateInput(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    phone = PhoneNumberField(required=False)
+    phone = PhoneField(required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=50)
     expectations = ExpectationsField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)

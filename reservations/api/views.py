@@ -213,7 +213,7 @@ class RestaurantReservationsView(APIView):
             raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
         if body.get("channel", Reservation.Channel.ONLINE) != Reservation.Channel.ONLINE or body.get("override"):
             staff_restaurant(request, restaurant.slug)
-        serializer = validated(s.ReservationInput, body, tz=restaurant.tz)
+        serializer = validated(s.ReservationInput, body, tz=restaurant.tz, restaurant=restaurant)
         data = serializer.validated_data
         reservation = reservation_create(
             restaurant=restaurant,
@@ -289,7 +289,7 @@ class WalkInsView(APIView):
         return idempotent_create(request, lambda claim: self._walk_in(request, restaurant, claim), self._replay)
 
     def _walk_in(self, request: Request, restaurant: Restaurant, claim: IdempotencyKey | None) -> Response:
-        serializer = validated(s.WalkInInput, request.data)
+        serializer = validated(s.WalkInInput, request.data, restaurant=restaurant)
         result = walk_in_arrive(restaurant=restaurant, party_size=serializer.validated_data["party_size"],
                                 guest=serializer.guest_details(), by=request.user, idempotency=claim)
         if result.reservation is not None:
@@ -398,7 +398,8 @@ class GuestDetailView(APIView):
         guest = access.guest_for(request.user, pk)
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
-        changes = validated(s.GuestUpdateInput, request.data).validated_data
+        changes = validated(s.GuestUpdateInput, request.data,
+                            restaurant=access.guest_home_for(request.user, guest)).validated_data
         guest_update(guest=guest, **changes)
         return Response(s.GuestOutput(selectors.guest_with_visits(guest)).data)
 

@@ -36,7 +36,7 @@ TURN_TIMES = [(1, 2, 90), (3, 4, 120), (5, 6, 150), (7, 10, 180)]
 # What a manager configures in the admin; hosts work through the desk and the API.
 MANAGER_MODELS = ["restaurant", "area", "table", "tablecombination", "servicehours", "closure", "turntime",
                   "holdbackrule", "overbookingpolicy", "reservation", "refusal", "guest", "waitlistentry", "gesture",
-                  "staffnote", "outboundmessage", "inboundmessage"]
+                  "staffnote", "outboundmessage", "inboundmessage", "reservationtable"]
 
 
 def _fresh_restaurant(*, slug: str, name: str, language: str = "uk") -> Restaurant:

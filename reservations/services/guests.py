@@ -2,21 +2,62 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import phonenumbers
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
 from .. import selectors
 from ..errors import PhoneTaken
-from ..models import Guest, RestaurantGroup
+from ..models import Guest, Restaurant, RestaurantGroup
+
+# What people put in a phone number besides digits. Letters are refused: phonenumbers would read
+# "1-800-FLOWERS" as digits, and a host who typed a name into the phone box made a mistake.
+PHONE_CHARACTERS = re.compile(r"[+\d\s().\-/]+")
 
 
 @dataclass(frozen=True)
 class GuestDetails:
     name: str = ""
     phone: PhoneNumber | None = None
+
+
+def phone_read(raw: str, restaurant: Restaurant | None) -> str:
+    """A phone as a host or a guest types it, in E.164 ("+380671234567").
+
+    A local number ("067 123 45 67") is read in the restaurant's country; one
+    with a "+" (or the country's international prefix, "00 44 …") keeps its own.
+    Without a restaurant only numbers with their country code are read.
+    Anything that is not a real number of its country raises `ValidationError`
+    (code "invalid_phone") saying what to type instead.
+    """
+    text = (raw or "").strip()
+    number = None
+    if PHONE_CHARACTERS.fullmatch(text) and sum(c.isdigit() for c in text) >= 3:
+        try:
+            number = phonenumbers.parse(text, restaurant.country if restaurant is not None else None)
+        except phonenumbers.NumberParseException:
+            number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError(phone_unreadable_message(restaurant), code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_unreadable_message(restaurant: Restaurant | None) -> str:
+    example = restaurant and phonenumbers.example_number_for_type(restaurant.country,
+                                                                  phonenumbers.PhoneNumberType.MOBILE)
+    if example is None:
+        return _("Not a phone number: type it with its country code, as in +380 67 123 45 67.")
+    return _("Not a phone number: type a local one as in %(local)s, or with its country code, as in "
+             "%(international)s.") % {
+        "local": phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL),
+        "international": phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+    }
 
 
 def merge_unique(existing: Iterable[str], new: Iterable[str]) -> list[str]:
