@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 
 from reservations.services.demo import demo_restaurant_reset, demo_users_reset, steakhouse_reset
 from tests.conftest import kyiv, next_weekday
@@ -112,12 +113,15 @@ def login(page, base_url: str, username: str, password: str = PASSWORD) -> None:
 
 @pytest.fixture
 def new_page(chromium, live_server, demo):
-    """`new_page(username, viewport=TABLET)`: a fresh browser context logged in as that demo user."""
+    """`new_page(username, viewport=TABLET, language="en")`: a fresh browser context logged in as that demo user,
+    who chose `language` with the switcher before (None: never chose)."""
     contexts = []
 
-    def make(username: str | None = None, *, viewport: dict | None = None):
+    def make(username: str | None = None, *, viewport: dict | None = None, language: str | None = "en"):
         context = chromium.new_context(viewport=viewport or TABLET, locale="en-US", timezone_id="Europe/Kyiv")
         context.set_default_timeout(10_000)
+        if language:  # the language this tablet's user picked with the switcher earlier (else: Samna's, Ukrainian)
+            context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
         contexts.append(context)
         page = context.new_page()
         # What went wrong in the page, printed with a failing test's output.

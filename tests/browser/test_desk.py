@@ -320,6 +320,17 @@ def test_switching_to_ukrainian_changes_the_page_text(host_page):
     expect(host_page.get_by_test_id("waitlist")).to_contain_text(re.compile(r"[А-Яа-яІіЇїЄєҐґ]{4,}"))
 
 
+def test_a_host_who_never_chose_a_language_gets_the_restaurants_and_can_switch_to_english(new_page):
+    page = new_page("host", language=None)  # Samna speaks Ukrainian
+
+    expect(page.locator("html")).to_have_attribute("lang", "uk")
+    expect(page.get_by_test_id("new-booking")).to_have_text(re.compile(r"[А-Яа-яІіЇїЄєҐґ]"))
+
+    page.get_by_test_id("language-switcher").select_option("en")
+
+    expect(page.get_by_test_id("new-booking")).to_have_text("New booking")
+
+
 def test_two_tablets_see_each_others_change_within_the_poll_interval(new_page, demo, tonight):
     olena = book(demo, tonight, "20:00", 2, "Olena Kovalenko")
     host, manager = new_page("host"), new_page("manager")
