@@ -21,6 +21,11 @@ STATUS_LABELS = {
     "booked": _("booked"), "confirmed": _("confirmed"), "arrived": _("arrived"), "seated": _("seated"),
     "completed": _("completed"), "cancelled": _("cancelled"), "no_show": _("no-show"),
 }
+# On a timeline block there is room for a word, not a phrase; the full words are its title and the panel's.
+BADGE_SHORT = {
+    "first_visit": _("new"), "expectations": _("wishes"), "overbooked": _("over"), "override": _("override"),
+    "recovery": _("case"), "dessert": _("dessert"),
+}
 BADGE_LABELS = {
     "first_visit": _("first visit"), "expectations": _("expectations"), "overbooked": _("overbooked"),
     "override": _("override"), "recovery": _("recovery case open"), "dessert": _("dessert queued"),
@@ -41,8 +46,8 @@ ACTION_LABELS = {
 }
 
 
-def badges(reservation: Reservation) -> list[tuple[str, str]]:
-    """What the host should notice about a booking, as (code, words)."""
+def badges(reservation: Reservation) -> list[tuple[str, str, str]]:
+    """What the host should notice about a booking, as (code, words, a short word)."""
     found = []
     if reservation.guest_id and getattr(reservation, "guest_visits", 1) == 0:
         found.append("first_visit")
@@ -56,7 +61,7 @@ def badges(reservation: Reservation) -> list[tuple[str, str]]:
         found.append("recovery")
     if getattr(reservation, "dessert_queued", False):
         found.append("dessert")
-    return [(code, BADGE_LABELS[code]) for code in found]
+    return [(code, BADGE_LABELS[code], BADGE_SHORT[code]) for code in found]
 
 
 def tables_of(reservation: Reservation) -> list[str]:
@@ -69,8 +74,9 @@ class Block:
     reservation: Reservation
     left: float  # percent of the service's width
     width: float
-    badges: list[tuple[str, str]]
+    badges: list[tuple[str, str, str]]
     main: bool = True  # False on the second table of a combination: the block is drawn again, not repeated
+    lane: int = 0  # blocks that overlap in time (overbooked parties) are stacked, never drawn over each other
 
 
 @dataclass
@@ -78,6 +84,18 @@ class Row:
     name: str
     held: bool
     blocks: list[Block] = field(default_factory=list)
+    lanes: int = 1
+
+    def stack(self) -> None:
+        """Give each block the first lane where it overlaps nothing (blocks arrive in start order)."""
+        ends: list[float] = []
+        for block in self.blocks:
+            lane = next((i for i, end in enumerate(ends) if end <= block.left + 0.001), len(ends))
+            if lane == len(ends):
+                ends.append(0.0)
+            ends[lane] = block.left + block.width
+            block.lane = lane
+        self.lanes = max(1, len(ends))
 
 
 @dataclass
@@ -99,7 +117,7 @@ class Board:
     hours: list[tuple[str, float]]
     rows: list[Row]
     unseated: Row  # overbooked parties: booked with no table
-    book: list[tuple[Reservation, list[tuple[str, str]], list[str], str]]
+    book: list[tuple[Reservation, list[tuple[str, str, str]], list[str], str]]
     waitlist: list[Waiting]
     now_left: float | None
     closed: bool
@@ -153,6 +171,8 @@ def board_build(restaurant: Restaurant, day: date, *, service: int | None, now: 
             if a.table_id in rows:
                 rows[a.table_id].blocks.append(Block(reservation, left, width, marks, main=i == 0))
 
+    for row in [*rows.values(), unseated]:
+        row.stack()
     hours = []
     if windows:
         tick = opens.astimezone(tz).replace(minute=0, second=0, microsecond=0)

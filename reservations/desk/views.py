@@ -154,7 +154,9 @@ def desk_board(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
 @desk_view
 def booking_panel(request: HttpRequest, restaurant: Restaurant, pk: int) -> HttpResponse:
     reservation = selectors.reservation_get(_reservation(request, restaurant, pk).pk)
-    sources = [action for action, (starts, _to) in TRANSITIONS.items() if reservation.status in starts]
+    # Only the steps valid now: a no-show only once their time has passed.
+    sources = [action for action in b.ACTION_LABELS if reservation.status in TRANSITIONS[action][0]
+               and (action != "no-show" or timezone.now() >= reservation.start)]
     return render(request, "desk/partials/booking_panel.html", {
         "restaurant": restaurant, "r": reservation, "badges": b.badges(reservation),
         "tables": b.tables_of(reservation), "actions": [(a, b.ACTION_LABELS[a]) for a in sources],

@@ -1,0 +1,164 @@
+"""Tonight at a glance: the timeline, the list, the badges, and a page that costs the same however full."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from recovery.services.cases import case_open
+from reservations.models import Guest, Reservation
+from reservations.services.booking import reservation_create, reservation_transition
+from reservations.services.demo_evening import demo_evening_book
+from reservations.services.gestures import gesture_offer
+from reservations.services.guests import GuestDetails
+from tests.conftest import kyiv
+
+from .conftest import desk_client
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+380671234567"
+
+
+def block(page: str, reservation: Reservation) -> str:
+    """The markup of one booking's block (or list row), up to its end tag."""
+    match = re.search(rf'<(button|tr)[^>]*data-testid="booking-{reservation.pk}"[^>]*>(.*?)</\1>', page, re.S)
+    assert match, f"booking {reservation.pk} is not on the page"
+    return match.group(0)
+
+
+def badges_of(page: str, reservation: Reservation) -> set[str]:
+    return set(re.findall(r'data-badge="(\w+)"', block(page, reservation)))
+
+
+def row_of(page: str, table: str) -> str:
+    match = re.search(rf'data-testid="table-row-{table}".*?(?=data-testid="table-row-|</div>\s*</div>\s*<aside)',
+                      page, re.S)
+    assert match, f"no row for {table}"
+    return match.group(0)
+
+
+def test_the_timeline_shows_each_booking_on_its_table_with_name_size_and_status(host, samna, staff, saturday):
+    olena = reservation_create(restaurant=samna, start=kyiv(saturday, "19:00"), party_size=4, channel="phone",
+                               guest=GuestDetails(name="Olena K.", phone=PHONE), by=staff["host"])
+    taras = reservation_create(restaurant=samna, start=kyiv(saturday, "13:00"), party_size=2, channel="host",
+                               guest=GuestDetails(name="Taras"), by=staff["host"])
+    reservation_transition(reservation=taras, action="confirm", by=staff["host"])
+    page = host.get(f"/desk/samna/?date={saturday}").content.decode()
+    assert 'data-testid="timeline"' in page
+    olena_table = olena.assignments.get().table.name
+    assert f'data-testid="booking-{olena.pk}"' in row_of(page, olena_table)
+    olena_block = block(page, olena)
+    assert 'data-status="booked"' in olena_block
+    assert "Olena K." in olena_block and "<b>4</b>" in olena_block
+    assert 'data-status="confirmed"' in block(page, taras)
+    for name in ("T1", "T7", "T12"):
+        assert f'data-testid="table-row-{name}"' in page
+    # Another day's book is another page.
+    other = host.get(f"/desk/samna/?date={saturday.replace(day=1) if saturday.day > 1 else saturday}")
+    assert other.status_code == 200
+
+
+def test_the_list_view_shows_the_same_book_for_phones(host, samna, staff, saturday):
+    made = [reservation_create(restaurant=samna, start=kyiv(saturday, hhmm), party_size=2, channel="host",
+                               guest=GuestDetails(name=name), by=staff["host"])
+            for hhmm, name in (("20:00", "Iryna"), ("12:30", "Bohdan"))]
+    reservation_transition(reservation=made[0], action="cancel", by=staff["host"])
+    page = host.get(f"/desk/samna/?date={saturday}&view=list").content.decode()
+    assert 'data-testid="book-list"' in page and 'data-testid="timeline"' not in page
+    rows = re.findall(r'<tr data-testid="booking-(\d+)" data-status="(\w+)"', page)
+    # In start order, cancelled ones too (the list is the whole book).
+    assert rows == [(str(made[1].pk), "booked"), (str(made[0].pk), "cancelled")]
+    assert "Iryna" in block(page, made[0]) and "12:30" in block(page, made[1])
+    # The timeline leaves a cancelled party off the floor.
+    timeline = host.get(f"/desk/samna/?date={saturday}").content.decode()
+    assert f'data-testid="booking-{made[0].pk}"' not in timeline
+
+
+def test_badges_say_what_the_host_should_notice(host, samna, staff, saturday):
+    first = reservation_create(restaurant=samna, start=kyiv(saturday, "12:00"), party_size=2, channel="phone",
+                               guest=GuestDetails(name="New Guest", phone=PHONE), by=staff["host"],
+                               expectations=["kids_menu"])
+    # A regular: one completed visit before.
+    regular_phone = "+380501112233"
+    past = reservation_create(restaurant=samna, start=kyiv(saturday, "12:00"), party_size=2, channel="phone",
+                              guest=GuestDetails(name="Regular", phone=regular_phone), by=staff["host"])
+    reservation_transition(reservation=past, action="seat", by=staff["host"])
+    reservation_transition(reservation=past, action="complete", by=staff["host"])
+    again = reservation_create(restaurant=samna, start=kyiv(saturday, "18:00"), party_size=2, channel="phone",
+                               guest=GuestDetails(name="Regular", phone=regular_phone), by=staff["host"])
+    # Fill every 2-top at 20:00 (the held ones need a manager), then one overbooked and one overridden party.
+    fillers = [reservation_create(restaurant=samna, start=kyiv(saturday, "20:00"), party_size=2, channel="phone",
+                                  guest=GuestDetails(name=f"F{i}"), by=staff["host"]) for i in range(8)]
+    assert all(not r.overbooked for r in fillers)
+    over = reservation_create(restaurant=samna, start=kyiv(saturday, "20:00"), party_size=2, channel="phone",
+                              guest=GuestDetails(name="Over"), by=staff["host"])
+    assert over.overbooked
+    won = reservation_create(restaurant=samna, start=kyiv(saturday, "20:00"), party_size=2, channel="phone",
+                             guest=GuestDetails(name="Won"), by=staff["manager"], override_reason="regulars")
+    assert won.override_bypassed
+    case_open(restaurant=samna, kind="mistake", summary="wrong table", guest=again.guest)
+    gesture_offer(reservation=again, occasion="won_back", reason="turned away last week")
+
+    page = host.get(f"/desk/samna/?date={saturday}").content.decode()
+    assert badges_of(page, first) == {"first_visit", "expectations"}
+    assert badges_of(page, again) == {"recovery", "dessert"}
+    assert "overbooked" in badges_of(page, over)
+    assert "override" in badges_of(page, won)
+    assert 'data-testid="table-row-none"' in page  # the overbooked party has no table yet
+    assert badges_of(page, fillers[0]) == {"first_visit"}
+
+
+def test_a_closed_recovery_case_is_no_badge(host, samna, staff, saturday):
+    booking = reservation_create(restaurant=samna, start=kyiv(saturday, "12:00"), party_size=2, channel="phone",
+                                 guest=GuestDetails(name="G", phone=PHONE), by=staff["host"])
+    case = case_open(restaurant=samna, kind="mistake", summary="cold soup", reservation=booking)
+    page = host.get(f"/desk/samna/?date={saturday}").content.decode()
+    assert "recovery" in badges_of(page, booking)
+    case.status = "resolved"
+    case.save()
+    page = host.get(f"/desk/samna/?date={saturday}").content.decode()
+    assert "recovery" not in badges_of(page, booking)
+
+
+def _page_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_desk_page_costs_the_same_queries_for_10_and_60_bookings(samna, staff, saturday, sunday_after,
+                                                                    django_assert_max_num_queries):
+    host = desk_client(staff["host"])
+    quiet = demo_evening_book(restaurant=samna, day=sunday_after, parties=10, by=staff["host"])
+    full = demo_evening_book(restaurant=samna, day=saturday, parties=60, by=staff["host"])
+    assert (len(quiet), len(full)) == (10, 60)
+    for r in full[:5]:  # badges that need their own lookups, on the full evening only
+        case_open(restaurant=samna, kind="mistake", summary="x", reservation=r)
+        gesture_offer(reservation=r, occasion="won_back", reason="x")
+    for view in ("timeline", "list"):
+        small = _page_queries(host, f"/desk/samna/?date={sunday_after}&view={view}")
+        large = _page_queries(host, f"/desk/samna/?date={saturday}&view={view}")
+        assert large == small, view
+        with django_assert_max_num_queries(20):
+            host.get(f"/desk/samna/?date={saturday}&view={view}")
+        with django_assert_max_num_queries(20):
+            host.get(f"/desk/samna/board/?date={saturday}&view={view}")
+    page = host.get(f"/desk/samna/?date={saturday}&view=list").content.decode()
+    assert len(re.findall(r'<tr data-testid="booking-\d+"', page)) == 60
+
+
+@pytest.fixture
+def sunday_after(saturday):
+    from datetime import timedelta
+
+    return saturday + timedelta(days=1)
+
+
+def test_guests_are_not_counted_twice(samna, staff, saturday):
+    """The evening's helper books real parties: each a guest of its own (the badges depend on it)."""
+    made = demo_evening_book(restaurant=samna, day=saturday, parties=12, by=staff["host"])
+    assert Guest.objects.filter(reservations__in=made).distinct().count() == 12
