@@ -251,15 +251,19 @@ def test_cancelling_takes_the_booking_off_the_floor_and_undo_puts_it_back(host_p
 
 
 def test_the_waitlist_shows_quoted_and_elapsed_minutes_and_turns_red_when_we_are_late(new_page, demo, evening):
-    # Only T9 and T10 seat six. Two parties of six sat down at 16:10 and are still there (their turn ended
-    # at 18:40); a third has waited since 18:00 on a quote it has outlived, a fourth just came in.
+    day = evening.date()
+    # Only T9 and T10 seat six. Two parties of six sat down at 16:10 and are still there (their turn ended at
+    # 18:40): the party of six waiting since 18:00 has outlived its quote.
     for n, name in ((1, "Early Six"), (2, "Other Six")):
-        assert walk_in(demo, kyiv(evening.date(), "16:10"), 6, name, n=n).status == "seated"
-    late = walk_in(demo, kyiv(evening.date(), "18:00"), 6, "Hanna Late", n=3).entry
-    fresh = walk_in(demo, kyiv(evening.date(), "19:04"), 6, "Petro Fresh", n=4).entry
+        assert walk_in(demo, kyiv(day, "16:10"), 6, name, n=n).status == "seated"
+    late = walk_in(demo, kyiv(day, "18:00"), 6, "Hanna Late", n=3).entry
+    # Every table for two is booked from 19:00 (the held ones went to two walk-ins): a couple just came in.
+    fill(demo, day, "19:00", 2)
+    for n, moment in ((4, "19:00"), (5, "19:01")):
+        assert walk_in(demo, kyiv(day, moment), 2, f"Couple {n}", n=n).status == "seated"
+    fresh = walk_in(demo, kyiv(day, "19:04"), 2, "Petro Fresh", n=6).entry
     assert late is not None and fresh is not None  # both on the waitlist
-    late_elapsed = 65  # 18:00 → 19:05
-    assert late.quoted_wait_minutes < late_elapsed and fresh.quoted_wait_minutes > 1
+    assert late.quoted_wait_minutes < 65 < fresh.quoted_wait_minutes  # 65: 18:00 → 19:05
 
     page = new_page("host")
 
@@ -268,11 +272,13 @@ def test_the_waitlist_shows_quoted_and_elapsed_minutes_and_turns_red_when_we_are
     expect(late_row).to_contain_text("Hanna Late")
     expect(late_row).to_have_attribute("data-late", "true")
     expect(late_row).to_contain_text(f"quoted {late.quoted_wait_minutes} min")
-    expect(late_row).to_contain_text(re.compile(rf"waiting 6[5-7] min"))
+    expect(late_row).to_contain_text(re.compile(r"waiting 6[5-7] min"))
+    expect(fresh_row).to_contain_text("Petro Fresh")
     expect(fresh_row).to_have_attribute("data-late", "false")
-    red, calm = (row.evaluate("e => getComputedStyle(e).color + ' ' + getComputedStyle(e).backgroundColor")
-                 for row in (late_row, fresh_row))
-    assert red != calm and _reddish(red), (red, calm)
+    expect(fresh_row).to_contain_text(re.compile(r"waiting [0-2] min"))
+    late_wait, fresh_wait = (row.locator(".wait").evaluate("e => getComputedStyle(e).color")
+                             for row in (late_row, fresh_row))
+    assert late_wait != fresh_wait and _reddish(late_wait), (late_wait, fresh_wait)
     screenshot(page, "waitlist")
 
     late_row.locator("[data-action=notify]").click()
@@ -343,7 +349,7 @@ def test_two_tablets_see_each_others_change_within_the_poll_interval(new_page, d
     # The manager's page was not touched: it polls.
     expect(block_of(manager, olena)).to_have_attribute("data-status", "confirmed", timeout=LIVE_WITHIN_MS)
 
-    later = book(demo, tonight, "21:30", 4, "Maria Tkachuk")  # a booking by phone, through the API's service
+    later = book(demo, tonight, "21:30", 4, "Maria Tkachuk", n=2)  # a booking by phone, through the API's service
     for page in (host, manager):
         expect(block_of(page, later)).to_contain_text("Maria Tkachuk", timeout=LIVE_WITHIN_MS)
 
