@@ -366,4 +366,8 @@ def test_the_list_view_fits_a_phone(new_page, demo, tonight):
         expect(book_list.get_by_test_id(f"booking-{reservation.pk}")).to_contain_text(reservation.guest.name)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"the page scrolls sideways on a phone: {width}px"
+    # Each row's status is in sight without scrolling the list sideways.
+    for row in book_list.locator("tbody tr").all():
+        status = row.locator("td").last.bounding_box()
+        assert status["x"] + status["width"] <= PHONE["width"], f"a status is cut off on a phone: {status}"
     screenshot(page, "list-phone", full_page=True)
