@@ -98,6 +98,15 @@ def demo(evening, transactional_db):
 
 
 @pytest.fixture
+def staff_users(demo) -> dict:
+    from django.contrib.auth import get_user_model
+
+    from reservations.services.demo import DEMO_USERS
+
+    return {u.username: u for u in get_user_model().objects.filter(username__in=DEMO_USERS)}
+
+
+@pytest.fixture
 def desk_url(live_server, demo) -> str:
     return f"{live_server.url}/desk/{demo.slug}/"
 

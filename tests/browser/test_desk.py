@@ -371,3 +371,43 @@ def test_the_list_view_fits_a_phone(new_page, demo, tonight):
         status = row.locator("td").last.bounding_box()
         assert status["x"] + status["width"] <= PHONE["width"], f"a status is cut off on a phone: {status}"
     screenshot(page, "list-phone", full_page=True)
+
+
+# --- the README's picture: Saturday at its busiest ----------------------------------------------------------
+
+
+def test_saturday_at_its_busiest_shows_every_party_where_it_sits(new_page, demo, evening, staff_users):
+    day = evening.date()
+    from reservations.services.booking import reservation_create, reservation_transition
+    from reservations.services.guests import GuestDetails
+
+    made = demo_book_seed(demo, day=day, full=True)  # the demo's Saturday: 20:00 taken to the last seat
+    for reservation in made:
+        if reservation.start <= kyiv(day, "18:00"):
+            reservation_transition(reservation=reservation, action="seat", now=kyiv(day, "18:05"))
+    early = [r for r in made if r.start == kyiv(day, "19:00")]
+    for reservation in early:
+        reservation_transition(reservation=reservation, action="arrive", now=kyiv(day, "19:02"))
+    # At 17:30 the manager took a call for 20:00, before the held tables were released to the book.
+    overridden = reservation_create(restaurant=demo, start=kyiv(day, "20:00"), party_size=2, channel="phone",
+                                    guest=GuestDetails(name="Regulars Koval", phone="+380671000099"),
+                                    by=staff_users["manager"], override_reason=OVERRIDE_REASON,
+                                    now=kyiv(day, "17:30"))
+    assert overridden.override_bypassed
+    seated_walk_in = walk_in(demo, kyiv(day, "19:03"), 2, "Walk-in at the door", n=40).reservation
+    waiting = walk_in(demo, kyiv(day, "19:04"), 6, "Party of six", n=41).entry
+
+    page = new_page("host")
+
+    for reservation in made:
+        expect(page.get_by_test_id("timeline").get_by_test_id(f"booking-{reservation.pk}")).to_be_visible()
+    for reservation in early:
+        expect(block_of(page, reservation)).to_have_attribute("data-status", "arrived")
+    expect(block_of(page, seated_walk_in)).to_have_attribute("data-status", "seated")
+    expect(block_of(page, overridden).locator("[data-badge=override]")).to_be_visible()
+    overbooked = [r for r in made if r.overbooked]
+    assert overbooked  # the demo's Saturday uses the overbooking allowance
+    for reservation in overbooked:
+        expect(block_of(page, reservation).locator("[data-badge=overbooked]")).to_be_visible()
+    expect(page.get_by_test_id(f"waiting-{waiting.pk}")).to_contain_text("Party of six")
+    screenshot(page, "desk-saturday", full_page=True)
