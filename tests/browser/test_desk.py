@@ -101,6 +101,23 @@ def test_a_host_sees_no_other_restaurants_book(new_page, live_server, demo):
     expect(page.get_by_test_id("timeline")).to_have_count(0)
 
 
+def test_the_admin_switches_between_the_restaurants_they_reach(new_page):
+    page = new_page("admin")
+
+    switcher = page.get_by_test_id("restaurant-switcher")
+    expect(switcher.locator("option")).to_have_text(["Samna", "The Steakhouse"])
+    switcher.select_option(label="The Steakhouse")
+
+    expect(page).to_have_url(re.compile(r"/desk/steakhouse/"))
+    expect(page.get_by_test_id("table-row-S1")).to_be_visible()
+    expect(page.get_by_test_id("table-row-T1")).to_have_count(0)
+
+
+def test_a_host_of_one_restaurant_gets_no_switcher(host_page):
+    expect(host_page.get_by_test_id("timeline")).to_be_visible()
+    expect(host_page.get_by_test_id("restaurant-switcher")).to_have_count(0)
+
+
 # --- booking ------------------------------------------------------------------------------------------------
 
 
