@@ -39,6 +39,20 @@ REASON_LABELS = {
     engine.IN_THE_PAST: _("That time has passed."),
     engine.CLOSED: _("The restaurant is closed that day, or it is beyond the booking horizon."),
 }
+# The book's refusals in the host's language (by the error's code); a detail naming tables or a status is
+# passed on as the service wrote it.
+ERROR_TEXTS = {
+    "no_tables": _("No table is free for this party at this time."),
+    "no_free_table": _("No free table fits this party right now."),
+    "held_for_walk_ins": _("That table is held back for walk-ins at that time; a manager may override with a reason."),
+    "table_taken": _("That table is taken at that time."),
+    "outside_service_hours": _("The restaurant is not seating guests at this time."),
+    "no_show_too_early": _("A guest can only be marked a no-show once their start time has passed."),
+    "no_sms_number": _("This party left no phone number we may text: tell them in person."),
+    "book_busy": _("The book is busy with other changes for this day; please try again."),
+    "override_forbidden": _("Only a manager may override the book."),
+}
+
 # Actions in the order a party moves through the evening, with what the button says.
 ACTION_LABELS = {
     "confirm": _("Confirm"), "arrive": _("Arrived"), "seat": _("Seat"), "complete": _("Complete"),
@@ -64,9 +78,18 @@ def badges(reservation: Reservation) -> list[tuple[str, str, str]]:
     return [(code, BADGE_LABELS[code], BADGE_SHORT[code]) for code in found]
 
 
+def table_rows(reservation: Reservation) -> list[tuple[int, str, bool]]:
+    """(table id, name, released) of its tables: as `selectors.desk_book` loaded them, else from the row."""
+    rows = getattr(reservation, "table_rows", None)
+    if rows is None:
+        rows = [(a.table_id, a.table.name, a.released) for a in reservation.assignments.all()]
+    return rows
+
+
 def tables_of(reservation: Reservation) -> list[str]:
-    return [a.table.name for a in reservation.assignments.all() if not a.released] or [
-        a.table.name for a in reservation.assignments.all()]
+    """The tables it holds; for a party that has left, the ones it sat at."""
+    rows = table_rows(reservation)
+    return [name for _, name, released in rows if not released] or [name for _, name, _ in rows]
 
 
 @dataclass
@@ -162,14 +185,15 @@ def board_build(restaurant: Restaurant, day: date, *, service: int | None, now: 
         if reservation.status in (Reservation.Status.CANCELLED, Reservation.Status.NO_SHOW):
             continue  # in the list, not on the floor
         left, width = pct(reservation.start), max(pct(reservation.end) - pct(reservation.start), 1.0)
-        assigned = [a for a in reservation.assignments.all() if not a.released] or (
-            list(reservation.assignments.all()) if reservation.status == Reservation.Status.COMPLETED else [])
-        if not assigned:
+        held_now = [t for t, _, released in table_rows(reservation) if not released]
+        if not held_now and reservation.status == Reservation.Status.COMPLETED:
+            held_now = [t for t, _, _ in table_rows(reservation)]  # where they sat, drawn as history
+        if not held_now:
             unseated.blocks.append(Block(reservation, left, width, marks))
             continue
-        for i, a in enumerate(assigned):
-            if a.table_id in rows:
-                rows[a.table_id].blocks.append(Block(reservation, left, width, marks, main=i == 0))
+        for i, table_id in enumerate(held_now):
+            if table_id in rows:
+                rows[table_id].blocks.append(Block(reservation, left, width, marks, main=i == 0))
 
     for row in [*rows.values(), unseated]:
         row.stack()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from urllib.parse import quote
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +20,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from .. import access, engine, selectors
 from ..errors import BookError, NoTables, NotFound, NotYourRestaurant, OverrideForbidden
@@ -48,6 +50,9 @@ def desk_view(view):
     @never_cache
     def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
+            if request.htmx:  # a poll or a tap after the session ended: the whole page goes to the login
+                page = request.htmx.current_url_abs_path or reverse("desk-page", kwargs={"slug": slug})
+                return HttpResponseClientRedirect(f"{reverse('login')}?next={quote(page)}")
             return redirect_to_login(request.get_full_path())
         if not is_staff_member(request.user):
             return _forbidden(request, _("Only the restaurant's staff may use the desk."))
@@ -63,10 +68,9 @@ def desk_view(view):
             return view(request, restaurant, *args, **kwargs)
         except NotFound:
             return _toast(request, _("Not found."), status=404, error=True)
-        except OverrideForbidden:
-            return _toast(request, _("Only a manager may override the book."), status=403, error=True)
         except BookError as exc:
-            return _toast(request, str(exc.detail), status=exc.status, error=True)
+            said = b.ERROR_TEXTS.get(exc.code) if exc.detail == exc.default_detail else None
+            return _toast(request, str(said or exc.detail), status=exc.status, error=True)
         finally:
             timezone.deactivate()
 
@@ -153,7 +157,7 @@ def desk_board(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
 @require_GET
 @desk_view
 def booking_panel(request: HttpRequest, restaurant: Restaurant, pk: int) -> HttpResponse:
-    reservation = selectors.reservation_get(_reservation(request, restaurant, pk).pk)
+    reservation = selectors.desk_marks([selectors.reservation_get(_reservation(request, restaurant, pk).pk)])[0]
     # Only the steps valid now: a no-show only once their time has passed.
     sources = [action for action in b.ACTION_LABELS if reservation.status in TRANSITIONS[action][0]
                and (action != "no-show" or timezone.now() >= reservation.start)]

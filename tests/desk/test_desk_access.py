@@ -28,6 +28,10 @@ def test_anonymous_is_sent_to_the_login_page_and_changes_nothing(booking, tuesda
         response = anon.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/?next=")
+    # htmx (a poll after the session ended) is told to take the whole page to the login.
+    polled = anon.get(f"/desk/samna/board/?date={tuesday}", HTTP_HX_REQUEST="true",
+                      HTTP_HX_CURRENT_URL=f"http://testserver/desk/samna/?date={tuesday}")
+    assert polled["HX-Redirect"] == f"/accounts/login/?next=/desk/samna/%3Fdate%3D{tuesday}"
     response = anon.post(f"/desk/samna/r/{booking.pk}/confirm/")
     assert response.status_code in (302, 403)  # CSRF refuses it first, or the login redirect
     booking.refresh_from_db()
