@@ -9,6 +9,7 @@ groups and staff memberships are the superuser's to manage.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 
 from . import access
@@ -81,6 +82,20 @@ class ScopedAdmin(ScopedChoices, admin.ModelAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return queryset.filter(**{f"{self.restaurant_lookup}__in": access.restaurants_for(request.user)})
+
+    def changelist_view(self, request, extra_context=None):
+        # The date drill-down (date_hierarchy) counts days in the current time zone: make it the restaurants'
+        # own when they share one, so a booking at 00:30 in Kyiv is under its Kyiv day. Rendered inside,
+        # because the list's query runs when the page is rendered.
+        restaurants = access.restaurants_for(request.user).order_by()
+        zones = set(restaurants.values_list("time_zone", flat=True).distinct()[:2])
+        if len(zones) != 1:
+            return super().changelist_view(request, extra_context)
+        with timezone.override(zones.pop()):
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()
+        return response
 
 
 class SuperuserOnlyAdmin(admin.ModelAdmin):
@@ -211,9 +226,13 @@ class TableInline(OfThisRestaurant, admin.TabularInline):
     fields = ["name", "area", "min_covers", "max_covers", "is_active"]
 
 
+TABLE_CHECKBOXES = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}  # T1 … T12, ticked
+
+
 class TableCombinationInline(OfThisRestaurant, admin.TabularInline):
     model = TableCombination
     extra = 0
+    formfield_overrides = TABLE_CHECKBOXES
     fields = ["tables", "min_covers", "max_covers"]
     verbose_name_plural = "table combinations (tables pushed together for a larger party)"
 
@@ -222,6 +241,7 @@ class HoldBackRuleInline(OfThisRestaurant, admin.StackedInline):
     model = HoldBackRule
     form = HoldBackRuleForm
     extra = 0
+    formfield_overrides = TABLE_CHECKBOXES
     verbose_name_plural = "hold-back rules (tables kept for walk-ins)"
 
 

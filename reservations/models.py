@@ -59,11 +59,17 @@ class Restaurant(models.Model):
     group = models.ForeignKey(RestaurantGroup, on_delete=models.PROTECT, related_name="restaurants")
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
-    time_zone = models.CharField(max_length=64, default="Europe/Kyiv", validators=[validate_time_zone])
-    slot_minutes = models.PositiveSmallIntegerField(
-        default=15, validators=[MinValueValidator(5), MaxValueValidator(120)]
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Kyiv", validators=[validate_time_zone],
+        help_text="The restaurant's clock, e.g. Europe/Kyiv: every time staff and guests see is in it.",
     )
-    booking_horizon_days = models.PositiveSmallIntegerField(default=180)
+    slot_minutes = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(5), MaxValueValidator(120)],
+        help_text="Bookings start on this grid: 15 means 19:00, 19:15, 19:30…",
+    )
+    booking_horizon_days = models.PositiveSmallIntegerField(
+        default=180, help_text="How many days ahead a booking may be made."
+    )
     # Gestures are exceptions, costed against a budget (PRODUCT.md point 5): beyond it a manager decides.
     gesture_budget_per_service = models.DecimalField(
         max_digits=9, decimal_places=2, default=Decimal("600.00"), validators=[MinValueValidator(0)],
@@ -139,8 +145,11 @@ class Table(models.Model):
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="tables")
     area = models.ForeignKey(Area, on_delete=models.SET_NULL, null=True, blank=True, related_name="tables")
     name = models.CharField(max_length=50)
-    min_covers = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
-    max_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    min_covers = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="The fewest guests given this table."
+    )
+    max_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)],
+                                                  help_text="The most guests it seats.")
     is_active = models.BooleanField(default=True, help_text="Inactive tables are never offered or assigned.")
 
     class Meta:
@@ -161,9 +170,14 @@ class TableCombination(models.Model):
     """Tables pushed together to seat a party none of them seats alone."""
 
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="combinations")
-    tables = models.ManyToManyField(Table, related_name="combinations")
-    min_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    max_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    tables = models.ManyToManyField(
+        Table, related_name="combinations",
+        help_text="Tables pushed together for a larger party; apart, each is still booked on its own.",
+    )
+    min_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)],
+                                                  help_text="The fewest guests given the combined tables.")
+    max_covers = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)],
+                                                  help_text="The most guests they seat together.")
 
     class Meta:
         ordering = ["restaurant", "id"]
@@ -189,9 +203,10 @@ class ServiceHours(models.Model):
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="service_hours")
     weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS)
     name = models.CharField(max_length=50, default="service")
-    opens = models.TimeField()
-    last_seating = models.TimeField()
-    closes = models.TimeField()
+    opens = models.TimeField(help_text="The first time a party is booked or seated.")
+    last_seating = models.TimeField(help_text="The last time a party is booked or seated (earlier than the "
+                                    "opening: after midnight).")
+    closes = models.TimeField(help_text="When the doors close (earlier than the opening: after midnight).")
 
     class Meta:
         ordering = ["restaurant", "weekday", "opens"]
@@ -220,9 +235,14 @@ class TurnTime(models.Model):
     """How long a party of a given size holds its table."""
 
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="turn_times")
-    min_party = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    max_party = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(15), MaxValueValidator(600)])
+    min_party = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)],
+                                                 help_text="The smallest party this applies to.")
+    max_party = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)],
+                                                 help_text="The largest party this applies to.")
+    minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(15), MaxValueValidator(600)],
+        help_text="How long such a party keeps its table: the next booking there starts no earlier.",
+    )
 
     class Meta:
         ordering = ["restaurant", "min_party"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from tests.conftest import DEMO_PASSWORD
@@ -11,6 +12,9 @@ from tests.conftest import DEMO_PASSWORD
 def desk_client(user=None, *, csrf: bool = False) -> Client:
     """A logged-in browser; `csrf=True` checks CSRF as a real browser's requests are checked."""
     client = Client(enforce_csrf_checks=csrf)
+    # These tests read the desk's English words: the user chose English with the switcher. Without a choice
+    # Samna's staff get Samna's Ukrainian (tests/test_i18n.py).
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     if user is not None:
         assert client.login(username=user.username, password=DEMO_PASSWORD)
     return client

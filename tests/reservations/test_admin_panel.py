@@ -205,6 +205,16 @@ def test_the_day_filter_counts_days_in_the_restaurants_own_time(late_bar):
     assert listed("today") == set()
 
 
+    def drilled(day) -> set[int]:
+        response = site("admin").get("/admin/reservations/reservation/", {
+            "start__year": day.year, "start__month": day.month, "start__day": day.day})
+        return {r.pk for r in response.context["cl"].result_list}
+
+    # The date drill-down counts Kyiv's days too, every restaurant here being in Kyiv.
+    assert drilled(tomorrow) == {late_tomorrow.pk}
+    assert drilled(tomorrow + timedelta(days=1)) == {after_midnight.pk}
+
+
 # --- the restaurant page: everything the book uses, in one place ---------------------------------------------
 
 
@@ -216,7 +226,9 @@ def test_the_restaurant_page_has_combinations_holds_and_the_policy_with_plain_he
     assert 'name="combinations-INITIAL_FORMS" value="2"' in html
     assert 'name="hold_back_rules-INITIAL_FORMS" value="1"' in html
     assert 'name="overbooking_policy-INITIAL_FORMS" value="1"' in html
-    assert 'name="hold_back_rules-0-weekdays"' in html and 'type="checkbox"' in html
+    assert 'type="checkbox" name="hold_back_rules-0-weekdays"' in html
+    assert 'type="checkbox" name="hold_back_rules-0-tables"' in html  # tables ticked by name, not a list box
+    assert 'type="checkbox" name="combinations-0-tables"' in html
     assert "counting on cancellations and no-shows" in html
     assert "kept free for guests at the door" in html
     assert "read as a number of this country" in html
