@@ -264,6 +264,30 @@ def test_cancelling_takes_the_booking_off_the_floor_and_undo_puts_it_back(host_p
     assert olena.status == "booked"
 
 
+def test_a_guests_name_opens_their_panel_with_expectations_and_past_visits(host_page, demo, tonight):
+    from datetime import timedelta
+
+    from reservations.services.booking import reservation_transition
+
+    before = book(demo, tonight - timedelta(days=7), "19:00", 4, "Petro Marchenko", n=7)
+    reservation_transition(reservation=before, action="seat", now=kyiv(tonight - timedelta(days=7), "19:00"))
+    reservation_transition(reservation=before, action="complete", now=kyiv(tonight - timedelta(days=7), "21:00"))
+    tonight_visit = book(demo, tonight, "20:00", 4, "Petro Marchenko", n=7)
+    tonight_visit.guest.expectations = ["kids menu"]
+    tonight_visit.guest.save(update_fields=["expectations"])
+
+    block_of(host_page, tonight_visit).click()
+    host_page.get_by_test_id("booking-panel").locator(f"[data-guest='{tonight_visit.guest_id}']").click()
+
+    panel = host_page.get_by_test_id("guest-panel")
+    expect(panel).to_contain_text("Petro Marchenko")
+    expect(panel.get_by_test_id("guest-expectations")).to_contain_text("kids menu")
+    expect(panel.get_by_test_id("guest-sms")).to_contain_text("may be texted")
+    history = panel.get_by_test_id("guest-history")
+    expect(history).to_contain_text((tonight - timedelta(days=7)).isoformat())
+    expect(history).to_contain_text("completed")
+
+
 # --- the waitlist -------------------------------------------------------------------------------------------
 
 
@@ -293,7 +317,7 @@ def test_the_waitlist_shows_quoted_and_elapsed_minutes_and_turns_red_when_we_are
     expect(fresh_row).to_contain_text("Petro Fresh")
     expect(fresh_row).to_have_attribute("data-late", "false")
     expect(fresh_row).to_contain_text(re.compile(r"waiting [0-2] min"))
-    late_wait, fresh_wait = (row.locator(".wait").evaluate("e => getComputedStyle(e).color")
+    late_wait, fresh_wait = (row.get_by_test_id("elapsed").evaluate("e => getComputedStyle(e).color")
                              for row in (late_row, fresh_row))
     assert late_wait != fresh_wait and _reddish(late_wait), (late_wait, fresh_wait)
     screenshot(page, "waitlist")
