@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.signals import request_finished, request_started
 
 from reservations.services.demo import demo_restaurant_reset, demo_users_reset, steakhouse_reset
 from tests.conftest import kyiv, next_weekday
@@ -144,6 +147,38 @@ def new_page(chromium, live_server, demo):
     yield make
     for context in contexts:
         context.close()
+    # The desk polls; a request the server is still answering would hold SQLite's tables while the test
+    # database is flushed. Wait for the server to finish what it started (closing stopped new polls).
+    server_idle()
+
+
+class _InFlight:
+    """Requests the live server is answering now, counted by Django's own request signals."""
+
+    count = 0
+    lock = threading.Lock()
+
+    @classmethod
+    def started(cls, **kwargs):
+        with cls.lock:
+            cls.count += 1
+
+    @classmethod
+    def finished(cls, **kwargs):
+        with cls.lock:
+            cls.count -= 1
+
+
+request_started.connect(_InFlight.started, dispatch_uid="browser-tests-in-flight")
+request_finished.connect(_InFlight.finished, dispatch_uid="browser-tests-in-flight")
+
+
+def server_idle(timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _InFlight.count > 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the live server still answers {_InFlight.count} request(s) after {timeout}s")
+        time.sleep(0.02)
 
 
 @pytest.fixture
