@@ -40,12 +40,6 @@ LIVE_WITHIN_MS = 12_000
 SCREENSHOT_DIR = Path(os.environ.get("CXHOST_SCREENSHOT_DIR", "/tmp/cxhost-screenshots"))
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
-            item.add_marker(pytest.mark.browser)
-
-
 def saturday_evening() -> datetime:
     """19:05 on a Saturday two weeks ahead: the hold-back for walk-ins (Fri/Sat 19:00-22:00) is in force."""
     return kyiv(next_weekday(5), "19:05")

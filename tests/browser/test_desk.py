@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from reservations.models import Refusal, Reservation, WaitlistEntry
@@ -15,6 +16,7 @@ from reservations.services.demo import demo_book_seed
 from tests.browser.conftest import LIVE_WITHIN_MS, PHONE, book, fill, screenshot, walk_in
 from tests.conftest import kyiv
 
+pytestmark = pytest.mark.browser
 OVERRIDE_REASON = "Regulars, celebrating their anniversary"
 
 

@@ -19,6 +19,8 @@ from reservations.models import Reservation, WaitlistEntry
 from tests.browser.conftest import PASSWORD
 from tests.conftest import kyiv
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture
 def wednesday(evening, demo):
