@@ -137,6 +137,8 @@ warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "desk"
 LOGOUT_REDIRECT_URL = "login"
+# Django's 403 page, except for the desk's own htmx requests: a toast saying to reload.
+CSRF_FAILURE_VIEW = "reservations.desk.frame.csrf_failure"
 
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "E164"

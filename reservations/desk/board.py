@@ -12,10 +12,10 @@ from datetime import date, datetime, timedelta
 from django.utils.translation import gettext_lazy as _
 
 from .. import engine, selectors
+from ..errors import NoTables
 from ..models import Reservation, Restaurant, WaitlistEntry
 from ..services.walk_ins import waitlist_positions
-
-EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+from .forms import EARLIEST, LATEST  # one calendar for the page and the forms
 
 STATUS_LABELS = {
     "booked": _("booked"), "confirmed": _("confirmed"), "arrived": _("arrived"), "seated": _("seated"),
@@ -213,3 +213,76 @@ def board_build(restaurant: Restaurant, day: date, *, service: int | None, now: 
         rows=list(rows.values()), unseated=unseated, book=listed, waitlist=waitlist,
         now_left=pct(now) if windows and opens <= now < closes else None, closed=not windows,
     )
+
+
+@dataclass
+class Outlook:
+    """What a walk-in of this size would get if the host tapped now."""
+
+    open: bool
+    seating: str | None = None  # the tables they would sit at now
+    wait_minutes: int | None = None  # else the padded quote they would be given
+    likely: bool = True
+    ahead: int = 0
+    too_large: bool = False
+
+
+def walk_in_outlook(restaurant: Restaurant, party_size: int | None, now: datetime) -> Outlook:
+    """The engine's answer for a walk-in now, read without writing anything (the tap decides it again,
+    under the lock, so a table taken meanwhile is never promised)."""
+    config = selectors.restaurant_config(restaurant)
+    day = engine.service_day(config, now)
+    plan = selectors.day_plan(restaurant, day)
+    if engine.service_at(plan, now) is None:
+        return Outlook(open=False)
+    if not party_size:
+        return Outlook(open=True)
+    decision = engine.decide_seating(plan, party_size=party_size, start=now, now=now, walk_in_now=True)
+    if decision.available:
+        return Outlook(open=True, seating=decision.seating.name)
+    if engine.PARTY_TOO_LARGE in decision.reasons:
+        return Outlook(open=True, too_large=True)
+    ahead = [w.party_size for w in selectors.waiting_parties(restaurant, now=now)]
+    minutes, likely = engine.quote_wait(plan, party_size=party_size, now=now, parties_ahead=ahead)
+    return Outlook(open=True, wait_minutes=minutes, likely=likely, ahead=len(ahead))
+
+
+# --- what the book would say, asked before the host taps --------------------------------------------------
+
+
+def free_slots(restaurant: Restaurant, day: date, party_size: int, *, channel: str, now: datetime) -> list[str]:
+    """The day's starts this party could book on this channel, as HH:MM (the API's availability)."""
+    if not EARLIEST <= day <= LATEST:
+        return []
+    plan = selectors.day_plan(restaurant, day)
+    tz = restaurant.tz
+    return [s.start.astimezone(tz).strftime("%H:%M")
+            for s in engine.availability(plan, party_size=party_size, channel=channel, now=now) if s.available]
+
+
+def booking_refusal(restaurant: Restaurant, *, start: datetime, party_size: int, channel: str,
+                    now: datetime) -> NoTables | None:
+    """The book's "no tables" for this booking, with the nearest alternatives, or None where it would book
+    (or where the start itself is wrong: the booking service says so, as for the API)."""
+    plan = selectors.day_plan(restaurant, engine.service_day(selectors.restaurant_config(restaurant), start))
+    decision = engine.decide_booking(plan, party_size=party_size, channel=channel, start=start, now=now)
+    if decision.available or set(decision.reasons) & {engine.IN_THE_PAST, engine.OUTSIDE_SERVICE_HOURS,
+                                                       engine.CLOSED}:
+        return None
+    alternatives = engine.booking_alternatives(plan, party_size=party_size, channel=channel, start=start, now=now)
+    return NoTables(list(decision.reasons), alternatives)
+
+
+def seat_choices(restaurant: Restaurant, reservation: Reservation, now: datetime) -> dict:
+    """The tables free for this party's time (held ones marked) and the ones to pre-choose: its own, else
+    the seating the book would give it."""
+    plan = selectors.day_plan(restaurant, engine.service_day(selectors.restaurant_config(restaurant),
+                                                             reservation.start), exclude_reservation=reservation.pk)
+    start, end = reservation.start, reservation.end
+    held = {t for h in plan.holds if h.start < end and start < h.end for t in h.tables}
+    current = tables_of(reservation)
+    suggestion = engine.decide_seating(plan, party_size=reservation.party_size, start=start, end=end, now=now)
+    suggested = current or (list(suggestion.seating.names) if suggestion.seating else [])
+    free = [(t.name, t.pk in held, t.min_covers, t.max_covers) for t in selectors.desk_tables(restaurant)
+            if plan.table_free(t.pk, start, end) or t.name in current]
+    return {"free": free, "suggested": suggested}

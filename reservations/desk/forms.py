@@ -15,6 +15,14 @@ from ..services.guests import GuestDetails
 from ..services.guests import phone_read as guest_phone_read
 
 MAX_PARTY_SIZE = 100
+# The dates the book can be asked about (as the API's): a day's window never overflows the calendar.
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+
+
+def within_the_calendar(day: date) -> date:
+    if not EARLIEST <= day <= LATEST:
+        raise ValidationError(_("Choose a date between 2000 and 2999."))
+    return day
 
 
 def phone_read(raw: str, restaurant: Restaurant) -> str:
@@ -55,6 +63,9 @@ class BookingForm(DeskForm):
     notes = forms.CharField(label=_("Notes"), max_length=2000, required=False)
     override_reason = forms.CharField(label=_("Reason for the override"), max_length=500, required=False)
 
+    def clean_date(self) -> date:
+        return within_the_calendar(self.cleaned_data["date"])
+
     def clean(self):
         data = super().clean()
         day, at = data.get("date"), data.get("time")
@@ -91,6 +102,7 @@ class RefusalForm(DeskForm):
     def clean_start(self) -> datetime:
         value = self.cleaned_data["start"]
         naive = value.replace(tzinfo=None)
+        within_the_calendar(naive.date())
         local = local_moment(naive.date(), naive.time(), self.restaurant.tz)
         if local is None:
             raise ValidationError(_("That local time does not exist (the clocks change)."))
@@ -110,6 +122,25 @@ class SeatForm(forms.Form):
 
     def clean_override_reason(self) -> str | None:
         return (self.cleaned_data.get("override_reason") or "").strip() or None
+
+
+def _words(raw: str) -> list[str]:
+    return [w.strip() for w in raw.split(",") if w.strip()][:20]
+
+
+class GuestForm(forms.Form):
+    """What the host learns about a guest: notes, tags, expectations, and whether we may text them."""
+
+    notes = forms.CharField(label=_("Notes"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    tags = forms.CharField(label=_("Tags"), max_length=500, required=False)
+    expectations = forms.CharField(label=_("Expectations"), max_length=500, required=False)
+    sms_opt_out = forms.BooleanField(label=_("Do not text this guest"), required=False)
+
+    def clean_tags(self) -> list[str]:
+        return _words(self.cleaned_data.get("tags") or "")
+
+    def clean_expectations(self) -> list[str]:
+        return _words(self.cleaned_data.get("expectations") or "")
 
 
 class DayForm(forms.Form):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<slug:slug>/slots/", views.slots, name="desk-slots"),
     path("<slug:slug>/book/", views.booking_create, name="desk-book"),
     path("<slug:slug>/walk-in/", views.walk_in, name="desk-walk-in"),
+    path("<slug:slug>/walk-in/now/", views.walk_in_now, name="desk-walk-in-now"),
     path("<slug:slug>/refusal/", views.refusal, name="desk-refusal"),
     path("<slug:slug>/undo/", views.undo, name="desk-undo"),
     path("<slug:slug>/w/<int:pk>/<str:action>/", views.waitlist_action, name="desk-waitlist-action"),

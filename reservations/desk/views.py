@@ -8,73 +8,26 @@ action is kept in their session.
 
 from __future__ import annotations
 
-import functools
-from datetime import datetime
-from urllib.parse import quote
-
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import access, engine, selectors
-from ..errors import BookError, NoTables, NotFound, NotYourRestaurant, OverrideForbidden
-from ..models import Reservation, Restaurant
-from ..roles import is_manager, is_staff_member
+from ..errors import NoTables, NotFound, OverrideForbidden
+from ..models import Restaurant
+from ..roles import is_manager
 from ..services.booking import TRANSITIONS, refusal_record, reservation_create, reservation_transition
+from ..services.guests import guest_update
 from ..services.messaging import waitlist_notify
 from ..services.undo import reservation_step_back
 from ..services.walk_ins import waitlist_leave, waitlist_seat, walk_in_arrive
 from . import board as b
-from .forms import BookingForm, DayForm, RefusalForm, SeatForm, WalkInForm
-
-UNDO_KEY = "desk_undo"
-
-
-# --- the frame: who may reach which desk ------------------------------------------------------------------
-
-
-def _forbidden(request: HttpRequest, detail: str) -> HttpResponse:
-    return render(request, "desk/forbidden.html", {"detail": detail}, status=403)
-
-
-def desk_view(view):
-    """Staff only, their own restaurant only; the book's typed errors become a toast with their status."""
-
-    @functools.wraps(view)
-    @never_cache
-    def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            if request.htmx:  # a poll or a tap after the session ended: the whole page goes to the login
-                page = request.htmx.current_url_abs_path or reverse("desk-page", kwargs={"slug": slug})
-                return HttpResponseClientRedirect(f"{reverse('login')}?next={quote(page)}")
-            return redirect_to_login(request.get_full_path())
-        if not is_staff_member(request.user):
-            return _forbidden(request, _("Only the restaurant's staff may use the desk."))
-        try:
-            restaurant = access.restaurant_for(request.user, slug)
-        except NotFound:
-            return _forbidden(request, _("There is no such restaurant."))  # as absent as another's
-        except NotYourRestaurant:
-            return _forbidden(request, _("You are not on the staff of this restaurant."))
-        # Times on the desk are the restaurant's wall clock, wherever the server runs.
-        timezone.activate(restaurant.tz)
-        try:
-            return view(request, restaurant, *args, **kwargs)
-        except NotFound:
-            return _toast(request, _("Not found."), status=404, error=True)
-        except BookError as exc:
-            said = b.ERROR_TEXTS.get(exc.code) if exc.detail == exc.default_detail else None
-            return _toast(request, str(said or exc.detail), status=exc.status, error=True)
-        finally:
-            timezone.deactivate()
-
-    return wrapper
+from .forms import BookingForm, DayForm, GuestForm, RefusalForm, SeatForm, WalkInForm
+from .frame import UNDO_KEY, desk_view, entry_here, final, forbidden, remember, reservation_here, toast, when
 
 
 @require_GET
@@ -84,45 +37,8 @@ def desk_home(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     first = access.restaurants_for(request.user).order_by("name").first()
     if first is None:
-        return _forbidden(request, _("You are not on the staff of any restaurant."))
+        return forbidden(request, _("You are not on the staff of any restaurant."))
     return redirect("desk-page", slug=first.slug)
-
-
-def _toast(request: HttpRequest, text: str, *, status: int = 200, error: bool = False, undo: bool = False,
-           changed: bool = False, dialog: str | None = None) -> HttpResponse:
-    """The answer to an action: a toast (out of band), the dialog's new content, and "the book changed"."""
-    response = render(request, "desk/partials/toast.html", {
-        "text": text, "error": error, "undo": undo, "dialog": dialog,
-        "restaurant_slug": request.resolver_match.kwargs.get("slug") if request.resolver_match else "",
-    }, status=status)
-    if dialog is None:
-        response["HX-Reswap"] = "none"  # keep the dialog as it is: only the toast changes
-    if changed:
-        response["HX-Trigger"] = "book-changed"
-    return response
-
-
-def _remember(request: HttpRequest, restaurant: Restaurant, **step) -> None:
-    request.session[UNDO_KEY] = {"restaurant": restaurant.slug, **step}
-
-
-def _when(restaurant: Restaurant, moment: datetime) -> str:
-    return formats.time_format(moment.astimezone(restaurant.tz), "H:i")
-
-
-def _reservation(request: HttpRequest, restaurant: Restaurant, pk: int) -> Reservation:
-    """The booking by id among the caller's, and of the desk it is asked on (another's is as absent)."""
-    reservation = access.reservation_for(request.user, pk)
-    if reservation.restaurant_id != restaurant.pk:
-        raise NotFound()
-    return reservation
-
-
-def _entry(request: HttpRequest, restaurant: Restaurant, pk: int):
-    entry = access.waitlist_entry_for(request.user, pk)
-    if entry.restaurant_id != restaurant.pk:
-        raise NotFound()
-    return entry
 
 
 # --- the page and its live parts -------------------------------------------------------------------------
@@ -157,7 +73,7 @@ def desk_board(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
 @require_GET
 @desk_view
 def booking_panel(request: HttpRequest, restaurant: Restaurant, pk: int) -> HttpResponse:
-    reservation = selectors.desk_marks([selectors.reservation_get(_reservation(request, restaurant, pk).pk)])[0]
+    reservation = selectors.desk_marks([selectors.reservation_get(reservation_here(request, restaurant, pk).pk)])[0]
     # Only the steps valid now: a no-show only once their time has passed.
     sources = [action for action in b.ACTION_LABELS if reservation.status in TRANSITIONS[action][0]
                and (action != "no-show" or timezone.now() >= reservation.start)]
@@ -171,27 +87,13 @@ def booking_panel(request: HttpRequest, restaurant: Restaurant, pk: int) -> Http
 # --- status changes ---------------------------------------------------------------------------------------
 
 
-def _seat_choices(restaurant: Restaurant, reservation: Reservation, now: datetime) -> dict:
-    """The tables free for this party's time, held ones marked, and the one the book would give them."""
-    plan = selectors.day_plan(restaurant, engine.service_day(selectors.restaurant_config(restaurant),
-                                                             reservation.start), exclude_reservation=reservation.pk)
-    start, end = reservation.start, reservation.end
-    held = {t for h in plan.holds if h.start < end and start < h.end for t in h.tables}
-    current = b.tables_of(reservation)
-    suggestion = engine.decide_seating(plan, party_size=reservation.party_size, start=start, end=end, now=now)
-    suggested = current or (list(suggestion.seating.names) if suggestion.seating else [])
-    free = [(t.name, t.pk in held, t.min_covers, t.max_covers) for t in selectors.desk_tables(restaurant)
-            if plan.table_free(t.pk, start, end) or t.name in current]
-    return {"free": free, "suggested": suggested}
-
-
 @require_GET
 @desk_view
 def seat_form(request: HttpRequest, restaurant: Restaurant, pk: int) -> HttpResponse:
-    reservation = selectors.reservation_get(_reservation(request, restaurant, pk).pk)
+    reservation = selectors.reservation_get(reservation_here(request, restaurant, pk).pk)
     return render(request, "desk/partials/seat_form.html", {
         "restaurant": restaurant, "r": reservation, "is_manager": is_manager(request.user),
-        **_seat_choices(restaurant, reservation, timezone.now()),
+        **b.seat_choices(restaurant, reservation, timezone.now()),
     })
 
 
@@ -200,23 +102,23 @@ def seat_form(request: HttpRequest, restaurant: Restaurant, pk: int) -> HttpResp
 def booking_action(request: HttpRequest, restaurant: Restaurant, pk: int, action: str) -> HttpResponse:
     if action not in TRANSITIONS:
         raise NotFound()
-    reservation = _reservation(request, restaurant, pk)
+    reservation = reservation_here(request, restaurant, pk)
     tables = override = None
     if action == "seat":
         form = SeatForm(request.POST, table_names=[t.name for t in selectors.desk_tables(restaurant)])
         if not form.is_valid():
-            return _toast(request, _("Choose tables that exist."), status=400, error=True)
+            return toast(request, _("Choose tables that exist."), status=400, error=True)
         tables, override = form.cleaned_data["tables"] or None, form.cleaned_data["override_reason"]
     before = reservation.status
     done = reservation_transition(reservation=reservation, action=action, by=request.user, table_names=tables,
                                   override_reason=override)
-    _remember(request, restaurant, kind="status", id=done.pk, expected=done.status, to=before)
+    remember(request, restaurant, kind="status", id=done.pk, expected=done.status, to=before)
     who = done.guest.name if done.guest and done.guest.name else _("party of %(n)s") % {"n": done.party_size}
     where = ", ".join(b.tables_of(done))
     text = _("%(who)s: %(status)s") % {"who": who, "status": b.STATUS_LABELS.get(done.status, done.status)}
     if action == "seat" and where:
         text += " · " + where
-    return _toast(request, text, undo=True, changed=True, dialog="")
+    return toast(request, text, undo=True, changed=True, dialog="")
 
 
 @require_POST
@@ -225,34 +127,26 @@ def undo(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
     """Take back this user's last action on this desk, where the book allows it; say so where it does not."""
     step = request.session.get(UNDO_KEY)
     if not step or step.get("restaurant") != restaurant.slug:
-        return _toast(request, _("Nothing to undo."), status=409, error=True)
+        return toast(request, _("Nothing to undo."), status=409, error=True)
     kind = step["kind"]
     if kind in ("status", "seated"):
-        reservation = _reservation(request, restaurant, step["id"])
+        reservation = reservation_here(request, restaurant, step["id"])
         reservation_step_back(reservation=reservation, expected=step["expected"], to_status=step["to"])
         text = _("Undone: back to %(status)s.") % {"status": b.STATUS_LABELS.get(step["to"], step["to"])}
     elif kind == "booked":
-        reservation = _reservation(request, restaurant, step["id"])
+        reservation = reservation_here(request, restaurant, step["id"])
         reservation_transition(reservation=reservation, action="cancel", by=request.user)
         text = _("Undone: the booking is cancelled.")
     elif kind == "waitlisted":
-        waitlist_leave(entry=_entry(request, restaurant, step["id"]))
+        waitlist_leave(entry=entry_here(request, restaurant, step["id"]))
         text = _("Undone: the party is off the waitlist.")
-    else:
-        return _toast(request, _("That cannot be undone."), status=409, error=True)
+    else:  # a step with no inverse: say why, and keep saying it until the next action
+        return toast(request, step.get("why") or _("That cannot be undone."), status=409, error=True)
     del request.session[UNDO_KEY]
-    return _toast(request, text, changed=True)
+    return toast(request, text, changed=True)
 
 
 # --- new bookings, walk-ins and "no tables" ---------------------------------------------------------------
-
-
-def _slots(restaurant: Restaurant, day, party_size: int) -> list[str]:
-    plan = selectors.day_plan(restaurant, day)
-    tz = restaurant.tz
-    return [s.start.astimezone(tz).strftime("%H:%M")
-            for s in engine.availability(plan, party_size=party_size, channel="host", now=timezone.now())
-            if s.available]
 
 
 @require_GET
@@ -265,7 +159,8 @@ def booking_form(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
     form = (WalkInForm if walk_in else BookingForm)(initial=initial, restaurant=restaurant)
     return render(request, "desk/partials/booking_form.html", {
         "restaurant": restaurant, "form": form, "walk_in": walk_in, "day": day,
-        "slots": [] if walk_in else _slots(restaurant, day, 2),
+        "slots": [] if walk_in else b.free_slots(restaurant, day, 2, channel="host", now=now),
+        "now": b.walk_in_outlook(restaurant, 2, now) if walk_in else None,
     })
 
 
@@ -275,8 +170,20 @@ def slots(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
     query = BookingForm(request.GET, restaurant=restaurant)
     query.is_valid()
     size, day = query.cleaned_data.get("party_size"), query.cleaned_data.get("date")
-    free = _slots(restaurant, day, size) if size and day and b.EARLIEST <= day <= b.LATEST else []
+    channel = "phone" if query.cleaned_data.get("phone") else "host"  # as the booking will be made
+    free = b.free_slots(restaurant, day, size, channel=channel, now=timezone.now()) if size and day else []
     return render(request, "desk/partials/slots.html", {"slots": free, "chosen": request.GET.get("time", "")})
+
+
+@require_GET
+@desk_view
+def walk_in_now(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
+    """Before the host taps: would this party sit now (and where), or wait (and about how long)?"""
+    form = WalkInForm(request.GET, restaurant=restaurant)
+    form.is_valid()
+    size = form.cleaned_data.get("party_size")
+    return render(request, "desk/partials/walk_in_now.html", {"now": b.walk_in_outlook(restaurant, size,
+                                                                                          timezone.now())})
 
 
 def _no_tables(request: HttpRequest, restaurant: Restaurant, form: BookingForm, refused: NoTables, *,
@@ -305,17 +212,10 @@ def booking_create(request: HttpRequest, restaurant: Restaurant) -> HttpResponse
     if override is None:
         # Ask the book first: a "no" is shown with its alternatives, and recorded when the host records the
         # guest's phone (`refusal`), not once more for each alternative the guest then turns down.
-        plan = selectors.day_plan(restaurant, engine.service_day(selectors.restaurant_config(restaurant),
-                                                                 data["start"]))
-        now = timezone.now()
-        decision = engine.decide_booking(plan, party_size=data["party_size"], channel=form.channel,
-                                         start=data["start"], now=now)
-        if not decision.available and not set(decision.reasons) & {engine.IN_THE_PAST, engine.OUTSIDE_SERVICE_HOURS,
-                                                                     engine.CLOSED}:
-            alternatives = engine.booking_alternatives(plan, party_size=data["party_size"], channel=form.channel,
-                                                       start=data["start"], now=now)
-            return _no_tables(request, restaurant, form, NoTables(list(decision.reasons), alternatives),
-                              recorded=False)
+        refused = b.booking_refusal(restaurant, start=data["start"], party_size=data["party_size"],
+                                    channel=form.channel, now=timezone.now())
+        if refused is not None:
+            return _no_tables(request, restaurant, form, refused, recorded=False)
     try:
         reservation = reservation_create(
             restaurant=restaurant, start=data["start"], party_size=data["party_size"], channel=form.channel,
@@ -324,17 +224,17 @@ def booking_create(request: HttpRequest, restaurant: Restaurant) -> HttpResponse
         )
     except NoTables as refused:  # the book filled between the look and the booking: the service recorded it
         return _no_tables(request, restaurant, form, refused, recorded=True)
-    _remember(request, restaurant, kind="booked", id=reservation.pk)
+    remember(request, restaurant, kind="booked", id=reservation.pk)
     reservation = selectors.reservation_get(reservation.pk)
     text = _("Booked: %(name)s, %(n)s at %(time)s") % {
-        "name": data["name"], "n": reservation.party_size, "time": _when(restaurant, reservation.start)}
+        "name": data["name"], "n": reservation.party_size, "time": when(restaurant, reservation.start)}
     if reservation.override_bypassed:
         text += " · " + _("override")
     elif reservation.overbooked:
         text += " · " + _("overbooked")
     else:
         text += " · " + ", ".join(b.tables_of(reservation))
-    return _toast(request, text, undo=True, changed=True, dialog="")
+    return toast(request, text, undo=True, changed=True, dialog="")
 
 
 @require_POST
@@ -344,17 +244,17 @@ def refusal(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
     form = RefusalForm(request.POST, restaurant=restaurant)
     if not form.is_valid():
         errors = "; ".join(e for errs in form.errors.values() for e in errs)
-        return _toast(request, errors, status=400, error=True)
+        return toast(request, errors, status=400, error=True)
     data = form.cleaned_data
     refusal_record(restaurant=restaurant, start=data["start"], party_size=data["party_size"],
                    channel="phone" if data["phone"] else "host", reasons=data["reasons"] or [engine.FULLY_BOOKED],
                    guest=form.guest_details(), by=request.user)
-    request.session.pop(UNDO_KEY, None)
+    final(request, restaurant, _("A refusal stays on the record: it is the restaurant's lost demand."))
     if data["phone"]:
         text = _("Refusal recorded: we will come back to %(phone)s.") % {"phone": data["phone"]}
     else:
         text = _("Refusal recorded (no phone).")
-    return _toast(request, text, changed=True, dialog="")
+    return toast(request, text, changed=True, dialog="")
 
 
 @require_POST
@@ -367,14 +267,14 @@ def walk_in(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
     result = walk_in_arrive(restaurant=restaurant, party_size=form.cleaned_data["party_size"],
                             guest=form.guest_details(), by=request.user)
     if result.reservation is not None:
-        _remember(request, restaurant, kind="seated", id=result.reservation.pk, expected="seated", to="cancelled")
+        remember(request, restaurant, kind="seated", id=result.reservation.pk, expected="seated", to="cancelled")
         seated = selectors.reservation_get(result.reservation.pk)
         text = _("Walk-in seated at %(tables)s") % {"tables": ", ".join(b.tables_of(seated))}
     else:
-        _remember(request, restaurant, kind="waitlisted", id=result.entry.pk)
+        remember(request, restaurant, kind="waitlisted", id=result.entry.pk)
         text = _("Waitlisted: number %(pos)s, quote %(min)s min") % {
             "pos": result.position, "min": result.entry.quoted_wait_minutes}
-    return _toast(request, text, undo=True, changed=True, dialog="")
+    return toast(request, text, undo=True, changed=True, dialog="")
 
 
 # --- the waitlist ----------------------------------------------------------------------------------------
@@ -383,36 +283,58 @@ def walk_in(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
 @require_POST
 @desk_view
 def waitlist_action(request: HttpRequest, restaurant: Restaurant, pk: int, action: str) -> HttpResponse:
-    entry = _entry(request, restaurant, pk)
+    entry = entry_here(request, restaurant, pk)
     if action == "notify":
         waitlist_notify(entry=entry)
-        request.session.pop(UNDO_KEY, None)  # a text once sent cannot be taken back
-        return _toast(request, _("Texted: your table is ready."), changed=True)
+        final(request, restaurant, _("A text once sent cannot be taken back."))
+        return toast(request, _("Texted: your table is ready."), undo=True, changed=True)
     if action == "seat":
         reservation = waitlist_seat(entry=entry, by=request.user)
-        request.session.pop(UNDO_KEY, None)
+        final(request, restaurant, _("A party seated from the waitlist cannot be put back in line here; "
+                                      "open their booking to change it."))
         seated = selectors.reservation_get(reservation.pk)
-        return _toast(request, _("Seated at %(tables)s") % {"tables": ", ".join(b.tables_of(seated))},
-                      changed=True)
+        return toast(request, _("Seated at %(tables)s") % {"tables": ", ".join(b.tables_of(seated))},
+                      undo=True, changed=True)
     if action == "leave":
         waitlist_leave(entry=entry)
-        request.session.pop(UNDO_KEY, None)
-        return _toast(request, _("The party left the waitlist."), changed=True)
+        final(request, restaurant, _("A party that left the waitlist joins it again as a new walk-in."))
+        return toast(request, _("The party left the waitlist."), undo=True, changed=True)
     raise NotFound()
 
 
 # --- the guest -------------------------------------------------------------------------------------------
 
 
-@require_GET
+def _guest_panel(request: HttpRequest, restaurant: Restaurant, guest, *, form: GuestForm | None = None,
+                 status: int = 200) -> HttpResponse:
+    guest = selectors.guest_with_visits(guest)
+    history = selectors.guest_history(access.reservations_for(request.user), guest)
+    form = form or GuestForm(initial={"notes": guest.notes, "tags": ", ".join(guest.tags),
+                                      "expectations": ", ".join(guest.expectations),
+                                      "sms_opt_out": guest.sms_opt_out})
+    return render(request, "desk/partials/guest_panel.html", {
+        "restaurant": restaurant, "guest": guest, "form": form,
+        "history": [(r, b.STATUS_LABELS.get(r.status, r.status)) for r in history],
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
 @desk_view
 def guest_panel(request: HttpRequest, restaurant: Restaurant, pk: int) -> HttpResponse:
-    guest = selectors.guest_with_visits(access.guest_for(request.user, pk))
-    history = selectors.guest_history(access.reservations_for(request.user), guest)
-    return render(request, "desk/partials/guest_panel.html", {
-        "restaurant": restaurant, "guest": guest, "history": [
-            (r, b.STATUS_LABELS.get(r.status, r.status)) for r in history],
-    })
+    """The guest's card: what we know of them, and the host's corrections to it (POST)."""
+    guest = access.guest_for(request.user, pk)
+    if request.method == "GET":
+        return _guest_panel(request, restaurant, guest)
+    form = GuestForm(request.POST)
+    if not form.is_valid():
+        return _guest_panel(request, restaurant, guest, form=form, status=400)
+    changes = form.cleaned_data
+    # The desk may stop our texts, never restart them: a guest who said STOP says START themselves.
+    changes["sms_opt_out"] = changes["sms_opt_out"] or guest.sms_opt_out
+    guest_update(guest=guest, **changes)
+    response = _guest_panel(request, restaurant, guest)
+    response["HX-Trigger"] = "book-changed"
+    return response
 
 
 def desk_url(restaurant: Restaurant) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -91,7 +93,7 @@ def test_a_cross_site_post_without_the_csrf_token_is_refused(staff, booking):
     page = browser.get("/desk/samna/")
     assert page.status_code == 200
     refused = browser.post(f"/desk/samna/r/{booking.pk}/confirm/", **HX)
-    assert refused.status_code == 403
+    assert refused.status_code == 403 and "reload it" in refused.content.decode()
     booking.refresh_from_db()
     assert booking.status == "booked"
     wrong = browser.post(f"/desk/samna/r/{booking.pk}/confirm/", HTTP_X_CSRFTOKEN="x" * 64, **HX)
@@ -121,3 +123,17 @@ def test_logging_out_is_a_post_and_ends_the_desk(staff):
     assert browser.get("/accounts/logout/").status_code == 405
     assert browser.post("/accounts/logout/").status_code == 302
     assert browser.get("/desk/samna/").status_code == 302
+
+
+def test_the_language_switcher_posts_the_users_choice_to_set_language(staff):
+    browser = desk_client(staff["host"], csrf=True)
+    page = browser.get("/desk/samna/").content.decode()
+    switcher = re.search(r'<form class="language" action="([^"]+)" method="post">(.*?)</form>', page, re.S)
+    assert switcher and switcher.group(1) == "/i18n/setlang/"
+    assert 'data-testid="language-switcher"' in switcher.group(2)
+    assert re.findall(r'<option value="(\w+)"', switcher.group(2)) == ["en", "uk", "ru"]
+    token = browser.cookies["csrftoken"].value
+    response = browser.post("/i18n/setlang/", {"language": "uk", "next": "/desk/samna/",
+                                               "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/desk/samna/"
+    assert browser.cookies["django_language"].value == "uk"

@@ -156,3 +156,14 @@ def test_the_override_takes_a_held_table_first(samna, staff, saturday):
     won = Reservation.objects.get(guest__phone=PHONE)
     assert won.override_bypassed == "hold_back"
     assert [a.table.name for a in won.assignments.select_related("table")] in (["T3"], ["T4"])
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2026-02-30", "tomorrow"])
+def test_dates_off_the_calendar_are_bad_input_never_an_error_page(host, day):
+    response = host.post("/desk/samna/book/", {"party_size": 2, "date": day, "time": "20:00", "name": "X"}, **HX)
+    assert response.status_code == 400 and 'data-testid="booking-form"' in response.content.decode()
+    refusal = host.post("/desk/samna/refusal/", {"party_size": 2, "start": f"{day}T20:00", "phone": ""}, **HX)
+    assert refusal.status_code == 400
+    assert host.get(f"/desk/samna/?date={day}").status_code == 200
+    assert host.get(f"/desk/samna/slots/?party_size=2&date={day}").status_code == 200
+    assert not Reservation.objects.exists() and not Refusal.objects.exists()

@@ -109,6 +109,9 @@ def test_text_table_ready_then_seat_from_the_waitlist(host, open_now, staff):
     walk_in(host, 2)  # no phone: nobody to text
     ira, anonymous = WaitlistEntry.objects.order_by("pk")
     assert host.post(f"/desk/samna/w/{ira.pk}/notify/", **HX).status_code == 200
+    # The toast offers undo after every action, and says so when a step has no inverse.
+    no_undo = host.post("/desk/samna/undo/", **HX)
+    assert no_undo.status_code == 409 and "cannot be taken back" in no_undo.content.decode()
     text = OutboundMessage.objects.get(kind="table_ready")
     assert str(text.to) == "+380671110005" and text.waitlist_entry == ira
     page = host.get("/desk/samna/").content.decode()
@@ -171,3 +174,50 @@ def test_the_guest_panel_shows_what_we_know_of_them(host, samna, staff, saturday
     assert "opted out" in card
     history = re.search(r'data-testid="guest-history">(.*?)</table>', card, re.S).group(1)
     assert history.count("<tr>") == 2 and "completed" in history and "booked" in history
+
+
+def test_the_host_corrects_what_we_know_of_a_guest(host, samna, staff, saturday, steakhouse):
+    booking = reservation_create(restaurant=samna, start=kyiv(saturday, "19:00"), party_size=2, channel="phone",
+                                 guest=GuestDetails(name="Oksana", phone="+380501112233"), by=staff["host"])
+    guest = booking.guest
+    response = host.post(f"/desk/samna/guest/{guest.pk}/", {
+        "notes": "Allergic to nuts", "tags": "regular, vip", "expectations": "window_seat", "sms_opt_out": "on"}, **HX)
+    assert response.status_code == 200 and 'data-testid="guest-panel"' in response.content.decode()
+    guest.refresh_from_db()
+    assert (guest.notes, guest.tags, guest.expectations, guest.sms_opt_out) == (
+        "Allergic to nuts", ["regular", "vip"], ["window_seat"], True)
+    assert "opted out" in response.content.decode()
+    # Only the guest takes back their STOP: the desk cannot switch our texts on again.
+    host.post(f"/desk/samna/guest/{guest.pk}/", {"notes": "Allergic to nuts"}, **HX)
+    guest.refresh_from_db()
+    assert guest.sms_opt_out is True
+    # Another group's staff cannot see or change them.
+    from .conftest import desk_client
+
+    steak = desk_client(staff["steak-host"])
+    assert steak.post(f"/desk/steakhouse/guest/{guest.pk}/", {"notes": "x"}, **HX).status_code == 404
+    guest.refresh_from_db()
+    assert guest.notes == "Allergic to nuts"
+
+
+def test_the_walk_in_form_says_before_the_tap_whether_they_sit_or_wait(host, open_now, staff):
+    form = host.get("/desk/samna/new/?kind=walk_in", **HX).content.decode()
+    free = re.search(r'data-seating="([^"]+)"', form)
+    assert free and free.group(1) in TWO_TOPS  # a party of two sits now
+    assert re.search(r'data-seating="(T9|T10)"', host.get("/desk/samna/walk-in/now/?party_size=6").content.decode())
+    assert "this large" in host.get("/desk/samna/walk-in/now/?party_size=40").content.decode()
+    for _ in TWO_TOPS:
+        walk_in_arrive(restaurant=open_now, party_size=2, by=staff["host"])
+    outlook = host.get("/desk/samna/walk-in/now/?party_size=2").content.decode()
+    quoted = int(re.search(r'data-wait="(\d+)"', outlook).group(1))
+    assert quoted >= 80 and "0 parties ahead" in outlook  # every 2-top just sat for 90 minutes
+    # Looking changed nothing; the tap itself gives the same quote (a rounding step apart at most: the clock moved).
+    assert not WaitlistEntry.objects.exists()
+    walk_in(host, 2)
+    assert abs(WaitlistEntry.objects.get().quoted_wait_minutes - quoted) <= 5
+    assert "1 party ahead" in host.get("/desk/samna/walk-in/now/?party_size=2").content.decode()
+
+
+def test_the_walk_in_form_says_when_the_restaurant_is_not_seating(host, samna):
+    set_local_hour(samna, 4)
+    assert "outside service hours" in host.get("/desk/samna/new/?kind=walk_in", **HX).content.decode()

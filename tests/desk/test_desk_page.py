@@ -162,3 +162,31 @@ def test_guests_are_not_counted_twice(samna, staff, saturday):
     """The evening's helper books real parties: each a guest of its own (the badges depend on it)."""
     made = demo_evening_book(restaurant=samna, day=saturday, parties=12, by=staff["host"])
     assert Guest.objects.filter(reservations__in=made).distinct().count() == 12
+
+
+def test_a_service_past_midnight_is_one_evening_on_the_desk(staff, steakhouse, saturday):
+    """The Steakhouse serves 18:00–01:00: its last party, at 23:30, is drawn on an evening that runs past midnight."""
+    from datetime import timedelta
+
+    late = reservation_create(restaurant=steakhouse, start=kyiv(saturday, "23:30"), party_size=2,
+                              channel="phone", guest=GuestDetails(name="Night Owl"), by=staff["steak-host"])
+    steak = desk_client(staff["steak-host"])
+    saturday_page = steak.get(f"/desk/steakhouse/?date={saturday}").content.decode()
+    assert "Night Owl" in block(saturday_page, late)
+    assert ">00:00<" in saturday_page and ">18:00<" in saturday_page  # the hours run on past midnight
+    left = float(re.search(r'left:([\d.]+)%', block(saturday_page, late)).group(1))
+    assert left == pytest.approx(5.5 / 7 * 100, abs=0.01)  # 23:30 is 5½ hours into a 7-hour evening
+    sunday_page = steak.get(f"/desk/steakhouse/?date={saturday + timedelta(days=1)}").content.decode()
+    assert f'data-testid="booking-{late.pk}"' not in sunday_page
+
+
+def test_tonight_after_midnight_is_the_evening_still_under_way(steakhouse, samna, saturday):
+    from datetime import timedelta
+
+    from reservations.desk.board import tonight
+
+    sunday = saturday + timedelta(days=1)
+    assert tonight(steakhouse, kyiv(sunday, "00:30")) == saturday  # still Saturday's service
+    assert tonight(steakhouse, kyiv(sunday, "02:00")) == sunday  # closed at 01:00: the new day
+    assert tonight(samna, kyiv(sunday, "00:30")) == sunday  # Samna closed at 23:00
+    assert tonight(samna, kyiv(saturday, "20:00")) == saturday
