@@ -47,6 +47,11 @@ from .services.messaging import message_retry
 
 BY_RESTAURANT = ("restaurant", admin.RelatedOnlyFieldListFilter)  # never lists another restaurant's name
 
+admin.site.site_header = "CX Host back office"
+admin.site.site_title = "CX Host"
+admin.site.index_title = "Your restaurant: the room, its rules and its book"
+admin.site.site_url = "/desk/"  # "View site" leads staff to the front desk
+
 
 class ScopedChoices:
     """Form choices limited to the user's own restaurants, their tables and areas, and their groups' guests."""
@@ -125,11 +130,12 @@ class TypedPhoneSearch:
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         phones = set()
-        for restaurant in access.restaurants_for(request.user):
+        countries = access.restaurants_for(request.user).order_by().values_list("country", flat=True).distinct()
+        for country in countries:
             try:
-                phones.add(phone_read(search_term, restaurant))
+                phones.add(phone_read(search_term, Restaurant(country=country)))
             except ValidationError:
-                pass  # not a phone in this restaurant's country: the ordinary search stands
+                pass  # not a phone as typed in this country: the ordinary search stands
         if phones:
             results = results | queryset.filter(**{f"{self.phone_search_field}__in": phones})
         return results, may_have_duplicates
@@ -151,7 +157,26 @@ def local_time(field: str, description: str | None = None):
     return show
 
 
-class HoldBackRuleForm(forms.ModelForm):
+class TablesOfItsRestaurant:
+    """A hold or a combination takes tables of its own restaurant only (a manager of two could pick across)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        restaurant, tables = cleaned.get("restaurant"), cleaned.get("tables")
+        if restaurant is not None and tables is not None:
+            strangers = [t.name for t in tables if t.restaurant_id != restaurant.pk]
+            if strangers:
+                self.add_error("tables", f"Not tables of {restaurant}: {', '.join(strangers)}.")
+        return cleaned
+
+
+class TableCombinationForm(TablesOfItsRestaurant, forms.ModelForm):
+    class Meta:
+        model = TableCombination
+        fields = ["restaurant", "tables", "min_covers", "max_covers"]
+
+
+class HoldBackRuleForm(TablesOfItsRestaurant, forms.ModelForm):
     # Checkboxes, not a JSON text box: the model stores the weekday numbers.
     weekdays = forms.TypedMultipleChoiceField(
         choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple,
@@ -231,6 +256,7 @@ TABLE_CHECKBOXES = {models.ManyToManyField: {"widget": forms.CheckboxSelectMulti
 
 class TableCombinationInline(OfThisRestaurant, admin.TabularInline):
     model = TableCombination
+    form = TableCombinationForm
     extra = 0
     formfield_overrides = TABLE_CHECKBOXES
     fields = ["tables", "min_covers", "max_covers"]
@@ -333,6 +359,7 @@ class TableAdmin(ScopedAdmin):
 
 @admin.register(TableCombination)
 class TableCombinationAdmin(ScopedAdmin):
+    form = TableCombinationForm
     list_display = ["__str__", "restaurant", "min_covers", "max_covers"]
     list_filter = [BY_RESTAURANT]
     filter_horizontal = ["tables"]

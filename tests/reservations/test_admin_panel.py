@@ -218,6 +218,12 @@ def test_the_day_filter_counts_days_in_the_restaurants_own_time(late_bar):
 # --- the restaurant page: everything the book uses, in one place ---------------------------------------------
 
 
+def test_the_admin_says_whose_it_is_and_leads_back_to_the_desk(samna, staff):
+    page = site("manager").get("/admin/").content.decode()
+
+    assert "CX Host back office" in page and 'href="/desk/"' in page
+
+
 def test_the_restaurant_page_has_combinations_holds_and_the_policy_with_plain_help(samna, staff):
     response = site("manager").get(f"/admin/reservations/restaurant/{samna.pk}/change/")
 
@@ -328,3 +334,21 @@ def test_overrides_and_refusals_show_who_when_why_and_cannot_be_changed(samna, s
                             {"released": "on"}).status_code == 403
     assert manager.get("/admin/reservations/reservationtable/add/").status_code == 403
     assert manager.get("/admin/reservations/reservation/add/").status_code == 403
+
+
+@pytest.mark.parametrize("model", ["tablecombination", "holdbackrule"])
+def test_a_hold_or_combination_takes_only_its_own_restaurants_tables(samna, steakhouse, staff, model):
+    """The superuser sees every restaurant's tables in the form: picking across restaurants is refused."""
+    mixed = [Table.objects.get(restaurant=samna, name="T1").pk, Table.objects.get(restaurant=steakhouse, name="S1").pk]
+    data = {"restaurant": samna.pk, "tables": mixed, "min_covers": 3, "max_covers": 4, "name": "mixed",
+            "weekdays": ["4"], "starts": "19:00:00", "ends": "21:00:00", "release_minutes_before": 60,
+            "is_active": "on"}
+    before = (TableCombination.objects.count(), HoldBackRule.objects.count())
+
+    response = site("admin").post(f"/admin/reservations/{model}/add/", data)
+
+    assert response.status_code == 200
+    assert "Not tables of Samna: S1." in response.context["adminform"].form.errors["tables"]
+    assert (TableCombination.objects.count(), HoldBackRule.objects.count()) == before
+    ours = site("admin").post(f"/admin/reservations/{model}/add/", {**data, "tables": mixed[:1]})
+    assert ours.status_code == 302
