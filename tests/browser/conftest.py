@@ -23,6 +23,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.signals import request_finished, request_started
+from playwright.sync_api import expect
 
 from reservations.services.demo import demo_restaurant_reset, demo_users_reset, steakhouse_reset
 from tests.conftest import kyiv, next_weekday
@@ -43,6 +44,10 @@ SCREENSHOT_DIR = Path(os.environ.get("CXHOST_SCREENSHOT_DIR", "/tmp/cxhost-scree
 def saturday_evening() -> datetime:
     """19:05 on a Saturday two weeks ahead: the hold-back for walk-ins (Fri/Sat 19:00-22:00) is in force."""
     return kyiv(next_weekday(5), "19:05")
+
+
+# A shared machine with two cores answers slower than a laptop: give what a person waits for some room.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="module")
