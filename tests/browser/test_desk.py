@@ -358,7 +358,9 @@ def test_a_waiting_party_is_seated_when_a_table_frees(new_page, demo, evening):
 # --- language, two tablets, the phone -----------------------------------------------------------------------
 
 
-def test_switching_to_ukrainian_changes_the_page_text(host_page):
+def test_switching_to_ukrainian_changes_the_page_text(host_page, demo, tonight):
+    demo_book_seed(demo, day=tonight)
+    host_page.reload()
     expect(host_page.get_by_test_id("new-booking")).to_have_text("New booking")
 
     host_page.get_by_test_id("language-switcher").select_option("uk")
@@ -367,6 +369,10 @@ def test_switching_to_ukrainian_changes_the_page_text(host_page):
     expect(host_page.get_by_test_id("new-booking")).not_to_have_text("New booking")
     expect(host_page.get_by_test_id("new-booking")).to_have_text(re.compile(r"[А-Яа-яІіЇїЄєҐґ]"))
     expect(host_page.get_by_test_id("waitlist")).to_contain_text(re.compile(r"[А-Яа-яІіЇїЄєҐґ]{4,}"))
+    # Longer words ("притримано": held) must not push a row's time axis out of line with the others.
+    lanes = {round(box["x"]) for box in (lane.bounding_box() for lane in host_page.locator(".timeline .lane").all())}
+    assert len(lanes) == 1, f"the timeline's rows start their hours at different places: {sorted(lanes)}"
+    screenshot(host_page, "desk-uk")
 
 
 def test_a_host_who_never_chose_a_language_gets_the_restaurants_and_can_switch_to_english(new_page):
