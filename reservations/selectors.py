@@ -390,6 +390,12 @@ def desk_marks(rows: list[Reservation]) -> list[Reservation]:
     return rows
 
 
+def booking_floor_notes(reservation: Reservation) -> tuple[list[StaffNote], list[Gesture]]:
+    """What the floor was told about this booking: its staff notes and its gestures (with the line to say)."""
+    return (list(StaffNote.objects.filter(reservation=reservation).order_by("created_at", "id")),
+            list(Gesture.objects.filter(reservation=reservation).order_by("created_at", "id")))
+
+
 def desk_tables(restaurant: Restaurant) -> list[Table]:
     """The active tables, in the floor's order: the timeline's rows."""
     return list(Table.objects.filter(restaurant=restaurant, is_active=True).order_by("id"))

@@ -20,4 +20,5 @@ urlpatterns = [
     path("<slug:slug>/undo/", views.undo, name="desk-undo"),
     path("<slug:slug>/w/<int:pk>/<str:action>/", views.waitlist_action, name="desk-waitlist-action"),
     path("<slug:slug>/guest/<int:pk>/", views.guest_panel, name="desk-guest"),
+    path("<slug:slug>/comp/<int:pk>/<str:action>/", views.comp_action, name="desk-comp-action"),
 ]

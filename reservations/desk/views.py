@@ -21,6 +21,7 @@ from ..errors import NoTables, NotFound, OverrideForbidden
 from ..models import Restaurant
 from ..roles import is_manager
 from ..services.booking import TRANSITIONS, refusal_record, reservation_create, reservation_transition
+from ..services.gestures import gesture_approve, gesture_present
 from ..services.guests import guest_update
 from ..services.messaging import waitlist_notify
 from ..services.undo import reservation_step_back
@@ -77,8 +78,10 @@ def booking_panel(request: HttpRequest, restaurant: Restaurant, pk: int) -> Http
     # Only the steps valid now: a no-show only once their time has passed.
     sources = [action for action in b.ACTION_LABELS if reservation.status in TRANSITIONS[action][0]
                and (action != "no-show" or timezone.now() >= reservation.start)]
+    notes, gestures = selectors.booking_floor_notes(reservation)
     return render(request, "desk/partials/booking_panel.html", {
         "restaurant": restaurant, "r": reservation, "badges": b.badges(reservation),
+        "notes": notes, "gestures": gestures, "is_manager": is_manager(request.user),
         "tables": b.tables_of(reservation), "actions": [(a, b.ACTION_LABELS[a]) for a in sources],
         "status_label": b.STATUS_LABELS.get(reservation.status, reservation.status),
     })
@@ -300,6 +303,27 @@ def waitlist_action(request: HttpRequest, restaurant: Restaurant, pk: int, actio
         final(request, restaurant, _("A party that left the waitlist joins it again as a new walk-in."))
         return toast(request, _("The party left the waitlist."), undo=True, changed=True)
     raise NotFound()
+
+
+# --- the floor's gestures ---------------------------------------------------------------------------------
+
+
+@require_POST
+@desk_view
+def comp_action(request: HttpRequest, restaurant: Restaurant, pk: int, action: str) -> HttpResponse:
+    """The dessert was presented (anyone on the floor), or a manager lets one over the budget through."""
+    gesture = access.comp_for(request.user, pk)
+    if gesture.restaurant_id != restaurant.pk or action not in ("present", "approve"):
+        raise NotFound()
+    if action == "present":
+        gesture_present(gesture=gesture, by=request.user)
+        final(request, restaurant, _("A gesture once presented stays presented."))
+        text = _("Dessert presented.")
+    else:
+        gesture_approve(gesture=gesture, by=request.user)
+        final(request, restaurant, _("An approval stays on the record."))
+        text = _("Dessert approved: the floor may present it.")
+    return toast(request, text, undo=True, changed=True, dialog="")
 
 
 # --- the guest -------------------------------------------------------------------------------------------

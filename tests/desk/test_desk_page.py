@@ -190,3 +190,50 @@ def test_tonight_after_midnight_is_the_evening_still_under_way(steakhouse, samna
     assert tonight(steakhouse, kyiv(sunday, "02:00")) == sunday  # closed at 01:00: the new day
     assert tonight(samna, kyiv(sunday, "00:30")) == sunday  # Samna closed at 23:00
     assert tonight(samna, kyiv(saturday, "20:00")) == saturday
+
+
+def test_the_booking_panel_shows_what_the_floor_was_told(host, samna, staff, saturday):
+    """A first visit's note with their expectations, and a dessert queued with the line to present it."""
+    from reservations.services.gestures import guest_prepare
+
+    booking = reservation_create(restaurant=samna, start=kyiv(saturday, "19:00"), party_size=2, channel="phone",
+                                 guest=GuestDetails(name="Oksana", phone=PHONE), by=staff["host"],
+                                 expectations=["window_seat"])
+    guest_prepare(reservation_id=booking.pk)
+    gesture = gesture_offer(reservation=booking, occasion="won_back", reason="turned away last Friday")
+    panel = host.get(f"/desk/samna/r/{booking.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    notes = re.findall(r'data-testid="staff-note">(.*?)</p>', panel, re.S)
+    assert len(notes) == 1 and "First visit" in notes[0] and "window seat" in notes[0]
+    assert re.search(r'data-testid="gesture" data-status="queued">.*?turned away last Friday', panel, re.S)
+    assert gesture.prompt and gesture.prompt.split()[0] in panel
+
+
+def test_the_floor_marks_a_dessert_presented_and_a_manager_approves_one_over_budget(samna, staff, saturday):
+    from reservations.models import Gesture
+
+    from .conftest import HX
+
+    samna.gesture_budget_per_service = samna.dessert_cost  # room for one dessert in the service
+    samna.save()
+    first, second = (reservation_create(restaurant=samna, start=kyiv(saturday, hhmm), party_size=2, channel="host",
+                                        guest=GuestDetails(name=name), by=staff["host"])
+                     for hhmm, name in (("19:00", "First"), ("19:30", "Second")))
+    queued = gesture_offer(reservation=first, occasion="won_back", reason="turned away")
+    over = gesture_offer(reservation=second, occasion="won_back", reason="turned away too")
+    assert (queued.status, over.status) == ("queued", "needs_approval")
+    host, manager = desk_client(staff["host"]), desk_client(staff["manager"])
+    host_panel = host.get(f"/desk/samna/r/{second.pk}/", **HX).content.decode()
+    assert 'data-action="approve"' not in host_panel and 'data-action="present"' not in host_panel
+    assert host.post(f"/desk/samna/comp/{over.pk}/approve/", **HX).status_code == 403
+    assert host.post(f"/desk/samna/comp/{over.pk}/present/", **HX).status_code == 409  # not approved yet
+    assert 'data-action="approve"' in manager.get(f"/desk/samna/r/{second.pk}/", **HX).content.decode()
+    assert manager.post(f"/desk/samna/comp/{over.pk}/approve/", **HX).status_code == 200
+    assert 'data-action="present"' in host.get(f"/desk/samna/r/{first.pk}/", **HX).content.decode()
+    assert host.post(f"/desk/samna/comp/{queued.pk}/present/", **HX).status_code == 200
+    queued.refresh_from_db()
+    over.refresh_from_db()
+    assert (queued.status, queued.presented_by, over.status) == ("presented", staff["host"], "queued")
+    assert host.post(f"/desk/samna/comp/{queued.pk}/nibble/", **HX).status_code == 404
+    steak = desk_client(staff["steak-host"])
+    assert steak.post(f"/desk/steakhouse/comp/{over.pk}/present/", **HX).status_code == 404
+    assert Gesture.objects.get(pk=over.pk).status == "queued"
