@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/cxhost
+# Where `make demo` serves: a port (`make demo HOST_PORT=8080`) or an address and port (`HOST_PORT=0.0.0.0:8000`).
 HOST_PORT ?= 127.0.0.1:8000
 # The background-work tests run a real Celery worker on this Redis (a database number of their own).
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: demo test test-sqlite test-postgres check-redis lint bench worker beat messages
+.PHONY: demo test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +25,16 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	DJANGO_SETTINGS_MODULE=cxhost.test_settings $(PY) manage.py makemigrations --check --dry-run
 
+# SQLite runs everything but the PostgreSQL-only proofs, the front desk in Chromium (tests/browser/) included.
 test-sqlite: $(VENV)/.installed
 	$(PY) -m pytest
 
-# PostgreSQL runs everything, the concurrency proof included. Unreachable is a
+# PostgreSQL runs everything, the concurrency proof included, but the browser tests: they prove what a person
+# sees, which the database does not change, and they ran on SQLite already. Unreachable is a
 # loud notice locally and a failure when REQUIRE_POSTGRES is set (as in CI).
 test-postgres: $(VENV)/.installed
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.rsplit('/', 1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
-		DATABASE_URL=$(PG_URL) CXHOST_TEST_REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest; \
+		DATABASE_URL=$(PG_URL) CXHOST_TEST_REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest -m "not browser"; \
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
 		echo "PostgreSQL is unreachable at $(PG_URL) and REQUIRE_POSTGRES is set: failing." >&2; exit 1; \
 	else \
@@ -61,6 +64,10 @@ beat:
 
 bench: $(VENV)/.installed
 	$(PY) bench/availability.py
+
+# The browser tests save what they saw; this keeps the committed pictures of the desk (README, docs/) fresh.
+screenshots: $(VENV)/.installed
+	CXHOST_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:randomly tests/browser
 
 # The desk's Ukrainian and Russian: collect the marked strings into locale/*/django.po, translate the new ones
 # there, then run this again to compile. The compiled .mo files are committed, so a clone (`make demo`,

@@ -12,6 +12,7 @@ from phonenumber_field.phonenumber import to_python
 from ..engine import local_moment
 from ..models import Restaurant
 from ..services.guests import GuestDetails
+from ..services.guests import phone_read as guest_phone_read
 
 MAX_PARTY_SIZE = 100
 # The dates the book can be asked about (as the API's): a day's window never overflows the calendar.
@@ -25,12 +26,8 @@ def within_the_calendar(day: date) -> date:
 
 
 def phone_read(raw: str, restaurant: Restaurant) -> str:
-    """The one place the desk reads a phone as typed (E.164 out). `restaurant`: whose country a local
-    number is read in, once the project reads local numbers; until then an international `+…` number."""
-    number = to_python(raw.strip())
-    if number is None or not number.is_valid():
-        raise ValidationError(_("Enter the phone with its country code, e.g. +380 67 123 45 67."))
-    return number.as_e164
+    """The one place the desk reads a phone as typed (E.164 out): a local number in the restaurant's country."""
+    return guest_phone_read(raw, restaurant)
 
 
 class DeskForm(forms.Form):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -145,3 +145,77 @@ def demo_users_reset(*, password: str) -> None:
         if slug in restaurants:
             StaffMembership.objects.create(user=user, restaurant=restaurants[slug])
         Token.objects.filter(user=user).delete()  # a reset invalidates old tokens
+
+
+# --- a book to look at: `seed_demo` fills tonight and the coming Saturday ----------------------------------------
+
+# (time, party, guest, phone, expectations): the book as the phone brought it in during the day.
+EVENING = [
+    ("18:00", 2, "Hanna Lysenko", "+380671000001", []),
+    ("18:00", 4, "Petro Marchenko", "+380671000002", ["kids menu"]),
+    ("19:00", 6, "Bondarenko family", "+380671000003", ["celebration"]),
+    ("19:00", 2, "Iryna Savchenko", "+380671000004", ["window seat"]),
+    ("19:30", 4, "Dmytro Rudenko", "+380671000005", []),
+    ("19:30", 2, "Oksana Moroz", "+380671000006", []),
+    ("20:00", 2, "Olena Kovalenko", "+380671000007", []),
+    ("20:00", 3, "Andrii Shevchuk", "+380671000008", ["quiet table"]),
+    ("20:00", 5, "Sofia Kravets", "+380671000009", ["celebration"]),
+    ("20:30", 2, "Maria Tkachuk", "+380671000010", []),
+    ("21:00", 4, "Yurii Hnatiuk", "+380671000011", []),
+]
+# Saturday at 20:00 is taken to the last seat: every table for two that is not held back, then the
+# overbooking allowance. The last caller is turned away and kept as a refusal with their phone.
+SATURDAY_FULL_AT = "20:00"
+SATURDAY_CALLERS = [
+    ("Taras Polishchuk", "+380671000021"), ("Kateryna Melnyk", "+380671000022"),
+    ("Serhii Boiko", "+380671000023"), ("Natalia Koval", "+380671000024"),
+    ("Roman Savchuk", "+380671000025"), ("Liudmyla Ponomarenko", "+380671000026"),
+    ("Bohdan Tkachenko", "+380671000027"), ("Viktoria Kuzmenko", "+380671000028"),
+    ("Vasyl Hrytsenko", "+380671000029"), ("Alina Klymenko", "+380671000030"),
+    ("Maksym Oliinyk", "+380671000031"), ("Yana Pavlenko", "+380671000032"),
+]
+
+
+def _local(restaurant: Restaurant, day: date, hhmm: str) -> datetime:
+    hour, minute = map(int, hhmm.split(":"))
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=restaurant.tz)
+
+
+def demo_book_seed(restaurant: Restaurant, *, day: date, full: bool = False) -> list[Reservation]:
+    """Book the demo's evening on `day`, as the phone brought it in by noon (that morning's bookings are
+    confirmed). `full` also takes Saturday's 20:00 to the last seat, so asking for two then is refused."""
+    from .booking import reservation_create, reservation_transition
+    from .guests import GuestDetails
+
+    noon = _local(restaurant, day, "12:00")
+    made = []
+    for hhmm, party_size, name, phone, expectations in EVENING:
+        made.append(reservation_create(restaurant=restaurant, start=_local(restaurant, day, hhmm),
+                                       party_size=party_size, channel=Reservation.Channel.PHONE,
+                                       guest=GuestDetails(name=name, phone=phone), expectations=expectations,
+                                       now=noon))
+    for reservation in made[:4]:
+        reservation_transition(reservation=reservation, action="confirm", now=noon)
+    if full:
+        made += _book_until_refused(restaurant, _local(restaurant, day, SATURDAY_FULL_AT), now=noon)
+    return made
+
+
+def _book_until_refused(restaurant: Restaurant, start: datetime, *, now: datetime) -> list[Reservation]:
+    from ..errors import NoTables
+    from .booking import reservation_create
+    from .guests import GuestDetails
+
+    made = []
+    for name, phone in SATURDAY_CALLERS:
+        try:
+            made.append(reservation_create(restaurant=restaurant, start=start, party_size=2,
+                                           channel=Reservation.Channel.PHONE,
+                                           guest=GuestDetails(name=name, phone=phone), now=now))
+        except NoTables:
+            return made
+    raise RuntimeError(f"The demo's {start:%H:%M} never filled up: the demo restaurant has changed")
+
+
+def coming_saturday(today: date) -> date:
+    return today + timedelta(days=(5 - today.weekday()) % 7)
