@@ -283,3 +283,22 @@ def test_another_restaurants_outcomes_are_404(staff, seated):
                           {"expectation": "birthday", "outcome": "wow"}, **HX)
     assert response.status_code == 404
     assert not ExpectationOutcome.objects.exists()
+
+
+def test_the_recovery_work_speaks_ukrainian(staff, samna, seated, offer, saturday):
+    from django.conf import settings
+    from django.utils import translation
+
+    late = overdue_case(samna)
+    client = desk_client(staff["manager"])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+    try:
+        panel = client.get("/desk/samna/recovery/", **HX).content.decode()
+        assert "Повернення гостей" in panel and "ПРОСТРОЧЕНО" in panel and f"case-{late.pk}" in panel
+        assert "Щось пішло не так" in client.get(f"/desk/samna/r/{seated.pk}/", **HX).content.decode()
+        page = client.get("/desk/samna/", {"date": saturday.isoformat()}).content.decode()
+        assert "до 20:12 — запропоновано SMS" in page
+        done = client.post(f"/desk/samna/r/{seated.pk}/mistake/", {"what": "wrong_dish"}, **HX).content.decode()
+        assert "Випадок відкрито; менеджер його побачить." in done
+    finally:
+        translation.activate(settings.LANGUAGE_CODE)
