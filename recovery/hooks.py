@@ -27,6 +27,13 @@ def offers_plug_in() -> None:
 
     if offer_holds not in selectors.HOLD_SOURCES:
         selectors.HOLD_SOURCES.append(offer_holds)
+    # ...and the desk's timeline draws them, so the host sees whom a table is held for and until when.
+    from reservations.desk import board
+
+    from .desk import offer_hold_blocks
+
+    if offer_hold_blocks not in board.HOLD_BLOCKS:
+        board.HOLD_BLOCKS.append(offer_hold_blocks)
     # Open until the offered table's time has passed: a late YES still hears, kindly, that it has gone.
     inbound_sms.QUESTIONS[OutboundMessage.Kind.RECOVERY_OFFER] = inbound_sms.Question(
         open=Q(recovery_offer__end__gt=Now()), answer=offer_answer)

@@ -11,7 +11,7 @@ from reservations import access
 from reservations.errors import NotFound
 from reservations.models import Restaurant
 
-from .models import CaseAction, RecoveryCase
+from .models import CaseAction, RecoveryCase, RecoveryOffer
 from .services.cases import CONTACT_STEPS
 
 Status = RecoveryCase.Status
@@ -61,3 +61,34 @@ def cases_list(
     if overdue is not None:
         cases = cases.filter(overdue_q(now)) if overdue else cases.exclude(overdue_q(now))
     return list(with_timeline(cases.order_by("respond_by", "id"))[:limit])
+
+
+# --- the front desk's reads ----------------------------------------------------------------------------------
+
+
+def desk_cases(restaurant: Restaurant, *, now: datetime) -> list[RecoveryCase]:
+    """The cases somebody still owes an answer (open and offered), most urgent first: two queries."""
+    return cases_list(restaurant, now=now, statuses=RecoveryCase.OPEN_STATUSES)
+
+
+def overdue_count(restaurant: Restaurant, *, now: datetime) -> int:
+    """How many of the restaurant's cases are past their deadline with the guest not reached: one query."""
+    return RecoveryCase.objects.filter(restaurant=restaurant).filter(overdue_q(now)).count()
+
+
+def offer_holds_shown(restaurant: Restaurant, start: datetime, end: datetime) -> list[dict]:
+    """The pending offers overlapping [start, end) as the timeline draws them (whom for, until when, which
+    tables): one query."""
+    rows = RecoveryOffer.tables.through.objects.filter(
+        recoveryoffer__restaurant=restaurant, recoveryoffer__status=RecoveryOffer.Status.PENDING,
+        recoveryoffer__start__lt=end, recoveryoffer__end__gt=start,
+    ).order_by("recoveryoffer_id", "table_id").values_list(
+        "recoveryoffer_id", "recoveryoffer__start", "recoveryoffer__end", "recoveryoffer__expires_at",
+        "recoveryoffer__case__guest__name", "recoveryoffer__case__refusal__guest_name",
+        "recoveryoffer__case__refusal__guest_phone", "table_id")
+    offers: dict[int, dict] = {}
+    for pk, o_start, o_end, expires, name, refused_name, phone, table_id in rows:
+        offer = offers.setdefault(pk, {"id": pk, "start": o_start, "end": o_end, "expires_at": expires,
+                                       "guest": name or refused_name or str(phone or ""), "tables": []})
+        offer["tables"].append(table_id)
+    return list(offers.values())

@@ -6,6 +6,7 @@ or per party), so the page costs the same on a quiet Tuesday and a full Saturday
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -103,11 +104,31 @@ class Block:
 
 
 @dataclass
+class Hold:
+    """Tables held outside the book for one guest (a recovery offer), drawn on the timeline so nobody seats
+    a walk-in there unknowingly: the book refuses it anyway, the host should see why before the tap."""
+
+    key: str  # its `data-testid`
+    table_ids: tuple[int, ...]
+    start: datetime
+    end: datetime
+    text: str
+    left: float = 0.0
+    width: float = 0.0
+
+
+# Apps built on the book register what they hold outside it (the recovery app: pending offers), as the
+# engine's `selectors.HOLD_SOURCES`: `(restaurant, start, end) -> [Hold]`, one query each.
+HOLD_BLOCKS: list[Callable[[Restaurant, datetime, datetime], list[Hold]]] = []
+
+
+@dataclass
 class Row:
     name: str
     held: bool
     blocks: list[Block] = field(default_factory=list)
     lanes: int = 1
+    holds: list[Hold] = field(default_factory=list)
 
     def stack(self) -> None:
         """Give each block the first lane where it overlaps nothing (blocks arrive in start order)."""
@@ -195,6 +216,12 @@ def board_build(restaurant: Restaurant, day: date, *, service: int | None, now: 
             if table_id in rows:
                 rows[table_id].blocks.append(Block(reservation, left, width, marks, main=i == 0))
 
+    for source in HOLD_BLOCKS:
+        for hold in source(restaurant, opens, closes):
+            hold.left, hold.width = pct(hold.start), max(pct(hold.end) - pct(hold.start), 1.0)
+            for table_id in hold.table_ids:
+                if table_id in rows:
+                    rows[table_id].holds.append(hold)
     for row in [*rows.values(), unseated]:
         row.stack()
     hours = []

@@ -1,6 +1,8 @@
 """The front desk: `/desk/<slug>/…`, every action a POST with CSRF answered with htmx fragments."""
 
-from django.urls import path
+from django.urls import include, path
+
+from recovery import desk_urls as recovery_desk_urls
 
 from . import views
 
@@ -8,6 +10,8 @@ urlpatterns = [
     path("", views.desk_home, name="desk"),
     path("<slug:slug>/", views.desk_page, name="desk-page"),
     path("<slug:slug>/board/", views.desk_board, name="desk-board"),
+    # Before the booking's `r/<id>/<action>/`: `r/<id>/mistake/` and `r/<id>/outcomes/` are recovery's.
+    path("<slug:slug>/", include(recovery_desk_urls)),
     path("<slug:slug>/r/<int:pk>/", views.booking_panel, name="desk-booking"),
     path("<slug:slug>/r/<int:pk>/seat-tables/", views.seat_form, name="desk-seat-form"),
     path("<slug:slug>/r/<int:pk>/<str:action>/", views.booking_action, name="desk-booking-action"),
