@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from .. import engine, selectors
@@ -67,6 +67,9 @@ def _race_window() -> None:
         time.sleep(settings.CXHOST_BOOKING_RACE_DELAY_MS / 1000)
 
 
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
+
+
 def _assign_tables(reservation: Reservation, table_ids: Sequence[int]) -> None:
     try:
         with transaction.atomic():
@@ -76,6 +79,12 @@ def _assign_tables(reservation: Reservation, table_ids: Sequence[int]) -> None:
             )
     except IntegrityError as exc:
         if TABLE_OVERLAP_CONSTRAINT in str(exc):
+            raise TableTaken() from exc
+        raise
+    except OperationalError as exc:
+        # Three or more writers racing for one table past the lock (only the database's last line of defence
+        # sees them) can deadlock inside the overlap check: PostgreSQL aborts one, and another holds the table.
+        if getattr(exc.__cause__, "sqlstate", None) == DEADLOCK_DETECTED:
             raise TableTaken() from exc
         raise
 
