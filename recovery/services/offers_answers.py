@@ -140,10 +140,17 @@ def _book(offer: RecoveryOffer, decision: engine.Decision, *, now: datetime) -> 
                   reservation=reservation, now=now)
     guest_preparation_send(reservation)
     late = " after the offer had lapsed; the table was still free" if offer.status == OfferStatus.EXPIRED else ""
-    case_act(case=offer.case, kind=Step.OFFER_TAKEN, now=now,
-             note=f"Replied YES{late}: booked for {reservation.start.astimezone(restaurant.tz):%H:%M}.")
-    case_close(case=offer.case, status=RecoveryCase.Status.RESOLVED, won_back=reservation, now=now,
-               note="Won back: the guest took a freed table.")
+    return _won_back(offer, reservation, now=now,
+                     taken=f"Replied YES{late}: booked for {reservation.start.astimezone(restaurant.tz):%H:%M}.",
+                     closed="Won back: the guest took a freed table.")
+
+
+def _won_back(offer: RecoveryOffer, reservation: Reservation, *, now: datetime, taken: str, closed: str
+              ) -> Reservation:
+    """The offer's guest has the table: their case (and any sibling) resolved as won back, the others in line
+    told it has gone, and the dessert queued once this commits."""
+    case_act(case=offer.case, kind=Step.OFFER_TAKEN, now=now, note=taken)
+    case_close(case=offer.case, status=RecoveryCase.Status.RESOLVED, won_back=reservation, now=now, note=closed)
     _siblings_close(offer, reservation, now=now)
     gone_tell(offer=offer, reservation=reservation, now=now)
     pk = reservation.pk
@@ -173,15 +180,9 @@ def offer_settle_own_booking(*, offer: RecoveryOffer, now: datetime) -> Reservat
     if not RecoveryOffer.objects.filter(pk=offer.pk, status=OfferStatus.PENDING).update(
             status=OfferStatus.TAKEN, answered_at=now, reservation=reservation):
         return None
-    case_act(case=offer.case, kind=Step.OFFER_TAKEN, now=now,
-             note=f"Booked it themselves ({reservation.channel}) while the table was held for them.")
-    case_close(case=offer.case, status=RecoveryCase.Status.RESOLVED, won_back=reservation, now=now,
-               note="Won back: the guest booked while a freed table was held for them.")
-    _siblings_close(offer, reservation, now=now)
-    gone_tell(offer=offer, reservation=reservation, now=now)
-    pk = reservation.pk
-    transaction.on_commit(lambda: _dessert_send(pk), robust=True)
-    return reservation
+    return _won_back(offer, reservation, now=now,
+                     taken=f"Booked it themselves ({reservation.channel}) while the table was held for them.",
+                     closed="Won back: the guest booked while a freed table was held for them.")
 
 
 def offers_settle_booked(*, now: datetime | None = None) -> int:
