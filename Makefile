@@ -64,6 +64,7 @@ beat:
 
 bench: $(VENV)/.installed
 	$(PY) bench/availability.py
+	$(PY) bench/desk.py
 
 # The browser tests save what they saw; this keeps the committed pictures of the desk (README, docs/) fresh.
 screenshots: $(VENV)/.installed
