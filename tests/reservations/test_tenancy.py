@@ -267,13 +267,19 @@ def test_every_endpoint_has_rows_in_the_table():
     assert _api_endpoints() == {(row.name, row.method) for row in ROWS}
 
 
-def test_views_reach_rows_only_through_the_access_module():
-    """No view fetches by id or lists on its own: every lookup goes through `reservations.access`."""
+VIEW_MODULES = ["reservations.api.views", "reservations.api.gesture_views", "reservations.desk.views",
+                "reservations.guest_page.views", "recovery.api.views", "recovery.reports_api", "recovery.desk",
+                "recovery.views"]
+
+
+@pytest.mark.parametrize("module", VIEW_MODULES)
+def test_views_reach_rows_only_through_the_access_module(module):
+    """No view fetches by id or lists on its own: every lookup goes through `reservations.access` (the API's,
+    the desk's, the guest page's and recovery's alike)."""
+    import importlib
     import inspect
 
-    from reservations.api import views
-
-    source = inspect.getsource(views)
+    source = inspect.getsource(importlib.import_module(module))
     assert ".objects" not in source
     assert "selectors.reservation_get(pk)" not in source
 
