@@ -4,15 +4,19 @@ released, from a fresh read."""
 
 from __future__ import annotations
 
+from datetime import time, timedelta
+
 import pytest
 from django.db import connection
 
-from reservations import engine
-from reservations.models import IdempotencyKey, Refusal, Reservation
+from reservations import engine, selectors
+from reservations.models import IdempotencyKey, Refusal, Reservation, ServiceHours
 from reservations.services import booking as booking_service
+from reservations.services.guests import GuestDetails
 from reservations.services.locking import book_lock_held
 
-from ..conftest import at, kyiv
+from ..conftest import at, kyiv, next_weekday
+from ..factories import small_restaurant
 
 RESERVATIONS = "/api/v1/restaurants/samna/reservations/"
 
@@ -118,3 +122,42 @@ def test_the_service_refuses_with_alternatives_and_a_refusal_without_the_api(sam
     assert [a.astimezone(samna.tz).strftime("%H:%M") for a in refused.value.alternatives] == ["17:00", "16:45",
                                                                                               "16:30"]
     assert Refusal.objects.get().reasons == list(refused.value.reasons)
+
+
+# --- one service day's bookings, not two calendar days' ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_days_plan_loads_that_service_days_bookings_only(samna, tuesday):
+    """Samna serves 12:00–23:00: the next day's lunch cannot touch tonight, so it is not loaded (it used to be,
+    with the window running from midnight to midnight two days later)."""
+    tonight = _book(samna, kyiv(tuesday, "20:00"), n=1)
+    lunch_tomorrow = _book(samna, kyiv(tuesday + timedelta(days=1), "12:00"), n=2)
+    late_tomorrow = _book(samna, kyiv(tuesday + timedelta(days=1), "20:00"), n=3)
+
+    assert {b.id for b in selectors.day_plan(samna, tuesday).bookings} == {tonight.pk}
+    assert {b.id for b in selectors.day_plan(samna, tuesday + timedelta(days=1)).bookings} == {
+        lunch_tomorrow.pk, late_tomorrow.pk}
+
+
+@pytest.mark.django_db
+def test_a_service_past_midnight_still_sees_its_after_midnight_bookings():
+    bar = small_restaurant(tables=1, slug="late-bar", time_zone="Europe/Kyiv")
+    ServiceHours.objects.filter(restaurant=bar).delete()
+    for weekday in range(7):
+        ServiceHours.objects.create(restaurant=bar, weekday=weekday, opens=time(20), last_seating=time(1),
+                                    closes=time(2))
+    bar.refresh_from_db()
+    friday = next_weekday(4)
+    now = kyiv(friday, "12:00")
+    after_midnight = _book(bar, kyiv(friday + timedelta(days=1), "00:30"), n=1, now=now)
+    saturday_night = _book(bar, kyiv(friday + timedelta(days=1), "21:00"), n=2, now=now)
+
+    assert {b.id for b in selectors.day_plan(bar, friday).bookings} == {after_midnight.pk}
+    assert {b.id for b in selectors.day_plan(bar, friday + timedelta(days=1)).bookings} == {saturday_night.pk}
+
+
+def _book(restaurant, start, *, n: int, now=None):
+    return booking_service.reservation_create(restaurant=restaurant, start=start, party_size=2, channel="phone",
+                                              guest=GuestDetails(name=f"Guest {n}", phone=f"+38067123{n:04d}"),
+                                              now=now)
