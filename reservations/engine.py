@@ -191,8 +191,11 @@ class DayPlan:
         return all(self.table_free(t, start, end) for t in seating.tables)
 
     def with_booking(self, booking: Booking) -> DayPlan:
-        return DayPlan(self.config, self.date, self.closed, self.services, self.grid, self.holds,
-                       (*self.bookings, booking))
+        return self.with_bookings((*self.bookings, booking))
+
+    def with_bookings(self, bookings: Iterable[Booking]) -> DayPlan:
+        """The same day with these bookings instead."""
+        return DayPlan(self.config, self.date, self.closed, self.services, self.grid, self.holds, tuple(bookings))
 
 
 @dataclass(frozen=True)
@@ -292,6 +295,17 @@ def plan_day(config: RestaurantConfig, day: date, bookings: Iterable[Booking]) -
             holds.append(HoldWindow(hold.tables, start, _aware(day, hold.ends, tz, after=start),
                                     timedelta(minutes=hold.release_minutes)))
     return DayPlan(config, day, closed, tuple(services), tuple(sorted(grid)), tuple(holds), tuple(bookings))
+
+
+def book_window(plan: DayPlan) -> tuple[datetime, datetime] | None:
+    """[from, until): every moment the day's services can put a party at a table — from the first opening to the
+    later of the last closing and the last seating's longest turn (past midnight for a late service). A booking
+    outside it cannot touch any decision about the day. None where the weekday has no service at all."""
+    if not plan.services:
+        return None
+    turn = max(plan.config.longest_turn, timedelta(minutes=plan.config.slot_minutes))
+    until = max(max(s.closes, _later(s.last_seating, turn)) for s in plan.services)
+    return min(s.opens for s in plan.services), until
 
 
 def _hold_day(rules: Sequence[ServiceRule], day: date, at: time) -> date:

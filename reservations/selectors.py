@@ -118,7 +118,17 @@ def _load_config(restaurant: Restaurant) -> engine.RestaurantConfig:
 
 def day_bounds(config: engine.RestaurantConfig, day: date) -> tuple[datetime, datetime]:
     """The stretch of time whose bookings can touch the day's services (overnight ones included)."""
-    start = datetime.combine(day, datetime.min.time()).replace(tzinfo=config.tz)
+    return _plan_bounds(engine.plan_day(config, day, ()))
+
+
+def _plan_bounds(plan: engine.DayPlan) -> tuple[datetime, datetime]:
+    # One service day, not the next day's lunch too: from the first opening to the last table's turn ending.
+    window = engine.book_window(plan)
+    if window is not None:
+        return window
+    # A weekday without service hours (a booking made before they changed may still be seated): midnight to
+    # the night after, as wide as any service could reach.
+    start = datetime.combine(plan.date, datetime.min.time()).replace(tzinfo=plan.config.tz)
     return start, start + timedelta(days=2)
 
 
@@ -160,13 +170,14 @@ def day_plan(
     restaurant: Restaurant, day: date, *, exclude_reservation: int | None = None, held_for: str = ""
 ) -> engine.DayPlan:
     config = restaurant_config(restaurant)
-    start, end = day_bounds(config, day)
+    empty = engine.plan_day(config, day, ())
+    start, end = _plan_bounds(empty)
     bookings = active_bookings(restaurant, config, start, end)
     if exclude_reservation is not None:
         bookings = [b for b in bookings if b.id != exclude_reservation]
     for source in HOLD_SOURCES:
         bookings += [b for b, phone in source(restaurant, start, end) if not held_for or phone != held_for]
-    return engine.plan_day(config, day, bookings)
+    return empty.with_bookings(bookings)
 
 
 def _reservation_queryset() -> QuerySet[Reservation]:

@@ -156,10 +156,12 @@ def reservation_create(
     if problems:
         raise InvalidInput({"start": [_start_problem(p, config) for p in problems]})
 
+    # A table held for this very guest (a recovery offer they were texted) is theirs to book.
+    held_for = str(guest.phone) if guest and guest.phone else ""
+    # Only the decision and the write run under the day lock: every other booking of the evening waits for it.
     with transaction.atomic(durable=True):
         lock_book_for(restaurant, day, start, start + (config.turn_time(party_size) or config.longest_turn))
-        # A table held for this very guest (a recovery offer they were texted) is theirs to book.
-        plan = selectors.day_plan(restaurant, day, held_for=str(guest.phone) if guest and guest.phone else "")
+        plan = selectors.day_plan(restaurant, day, held_for=held_for)
         decision = engine.decide_booking(plan, party_size=party_size, channel=channel, start=start, now=now,
                                          override=override_reason is not None)
         if decision.available:
@@ -184,9 +186,14 @@ def reservation_create(
             if idempotency is not None:
                 idempotency_settle(claim=idempotency, status=201, reservation=reservation)
             return reservation
-        alternatives = engine.booking_alternatives(plan, party_size=party_size, channel=channel, start=start, now=now)
-        refused = NoTables(list(decision.reasons) or [engine.FULLY_BOOKED],
-                           [a.astimezone(restaurant.tz) for a in alternatives])
+    # The "no" was decided under the lock; the nearest other starts are worked out after it is released, from a
+    # fresh read of the book: a whole day's slots is the slow part, and they are suggestions, not promises.
+    plan = selectors.day_plan(restaurant, day, held_for=held_for)
+    alternatives = engine.booking_alternatives(plan, party_size=party_size, channel=channel, start=start, now=now)
+    refused = NoTables(list(decision.reasons) or [engine.FULLY_BOOKED],
+                       [a.astimezone(restaurant.tz) for a in alternatives])
+    # The refusal and its remembered answer are written together, so a repeat with the same key replays this 409.
+    with transaction.atomic(durable=True):
         refusal_record(restaurant=restaurant, start=start, party_size=party_size, channel=channel,
                        reasons=refused.reasons, alternatives=refused.alternatives, guest=guest, by=by)
         if idempotency is not None:
@@ -448,8 +455,8 @@ def reservation_change(
             _assign_tables(current, decision.seating.tables)
             _race_window()
             return selectors.reservation_get(current.pk)
-        alternatives = engine.booking_alternatives(plan, party_size=new_size, channel=Channel.ONLINE,
-                                                   start=new_start, now=now)
-        refused = NoTables(list(decision.reasons) or [engine.FULLY_BOOKED],
-                           [a.astimezone(restaurant.tz) for a in alternatives])
-    raise refused
+    # As for a new booking: the alternatives are worked out once the lock is released, from a fresh read.
+    plan = selectors.day_plan(restaurant, new_day, exclude_reservation=current.pk)
+    alternatives = engine.booking_alternatives(plan, party_size=new_size, channel=Channel.ONLINE, start=new_start,
+                                               now=now)
+    raise NoTables(list(decision.reasons) or [engine.FULLY_BOOKED], [a.astimezone(restaurant.tz) for a in alternatives])

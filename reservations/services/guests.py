@@ -86,7 +86,9 @@ def guest_resolve(
     expectations = list(expectations) if learn else []
     if not details.phone:
         return Guest.objects.create(group=group, name=details.name, expectations=expectations)
-    with transaction.atomic():
+    # A transaction for the row lock, but no savepoint of its own: inside a booking's transaction (under the day
+    # lock) any failure here fails the booking anyway, and every statement there keeps the evening waiting.
+    with transaction.atomic(savepoint=False):
         guest, created = Guest.objects.select_for_update().get_or_create(
             group=group, phone=details.phone,
             # A number that texted STOP stays silent in a group it is new to (evaluated only on creation).

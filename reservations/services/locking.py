@@ -69,10 +69,15 @@ def lock_book_days(restaurant: Restaurant, days: Iterable[date]) -> None:
         raise
 
 
+def book_lock_held() -> bool:
+    """Is this connection's current transaction the one that took the day lock (it holds it until it ends)?"""
+    owner = _transaction_owner()
+    return owner is not None and getattr(connection, _LOCK_OWNER, None) is owner
+
+
 def require_book_lock() -> None:
     """Fail loudly where a write that must be decided under the day lock runs without it."""
-    owner = _transaction_owner()
-    if owner is None or getattr(connection, _LOCK_OWNER, None) is not owner:
+    if not book_lock_held():
         raise RuntimeError("Must be called holding the day lock: inside the service's transaction, after "
                            "lock_book_days().")
 

@@ -1,0 +1,163 @@
+"""Only the decision and the write happen under the restaurant-day lock: a booking's statements while it holds
+the lock are few and bounded, and a refusal's alternatives (a whole day's slots) are worked out after it is
+released, from a fresh read."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+from django.db import connection
+
+from reservations import engine, selectors
+from reservations.models import IdempotencyKey, Refusal, Reservation, ServiceHours
+from reservations.services import booking as booking_service
+from reservations.services.guests import GuestDetails
+from reservations.services.locking import book_lock_held
+
+from ..conftest import at, kyiv, next_weekday
+from ..factories import small_restaurant
+
+RESERVATIONS = "/api/v1/restaurants/samna/reservations/"
+
+# Statements a booking may run while it holds the day lock, taking the lock included (PostgreSQL's SET LOCAL
+# lock_timeout is one more than SQLite). Before the lock was narrowed: 19 for a 201, 12 for a 409.
+MAX_LOCKED_FOR_BOOKING = 17  # lock (3), the day's book and holds (2), guest (3), booking, tables, confirmation
+MAX_LOCKED_FOR_REFUSAL = 5  # lock (3), the day's book and holds (2): the decision, nothing else
+
+
+class LockedStatements:
+    """Every SQL statement the connection runs, marked by whether the day lock was held at the time."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[bool, str]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements.append((book_lock_held(), sql))
+        return execute(sql, params, many, context)
+
+    @property
+    def locked(self) -> list[str]:
+        return [sql for held, sql in self.statements if held]
+
+    @property
+    def unlocked(self) -> list[str]:
+        return [sql for held, sql in self.statements if not held]
+
+
+def _post(client, day, hhmm: str, party_size: int, n: int, **headers):
+    body = {"start": at(day, hhmm), "party_size": party_size, "channel": "online",
+            "guest": {"name": f"Guest {n}", "phone": f"+38067123{n:04d}"}}
+    return client.post(RESERVATIONS, body, format="json", headers=headers or None)
+
+
+def _watched(client, day, hhmm: str, party_size: int, n: int, **headers):
+    watch = LockedStatements()
+    with connection.execute_wrapper(watch):
+        response = _post(client, day, hhmm, party_size, n, **headers)
+    return response, watch
+
+
+@pytest.mark.django_db
+def test_a_booking_runs_a_bounded_handful_of_statements_under_the_lock(anon_api, samna, tuesday):
+    response, watch = _watched(anon_api, tuesday, "20:00", 2, 1)
+
+    assert response.status_code == 201, response.content
+    print(f"201: {len(watch.locked)} statements under the lock, {len(watch.statements)} in all")
+    assert any("bookday" in sql.lower() for sql in watch.locked), "the lock itself is taken inside"
+    assert any('insert into "reservations_reservation"' in sql.lower() for sql in watch.locked)
+    assert len(watch.locked) <= MAX_LOCKED_FOR_BOOKING
+
+
+@pytest.mark.django_db
+def test_a_refusal_decides_under_the_lock_and_works_out_alternatives_after_it(anon_api, samna, tuesday,
+                                                                             monkeypatch):
+    assert _post(anon_api, tuesday, "20:00", 8, 1).status_code == 201  # T9+T10, the only place for eight
+    computed_while_locked: list[bool] = []
+    real = engine.booking_alternatives
+
+    def observed(*args, **kwargs):  # the real engine, only noting whether the lock is still held
+        computed_while_locked.append(book_lock_held())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "booking_alternatives", observed)
+    response, watch = _watched(anon_api, tuesday, "20:00", 8, 2)
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "no_tables"
+    assert body["alternatives"] == [{"start": kyiv(tuesday, h).isoformat()} for h in ("17:00", "16:45", "16:30")]
+    assert computed_while_locked == [False]
+    print(f"409: {len(watch.locked)} statements under the lock, {len(watch.statements)} in all")
+    assert len(watch.locked) <= MAX_LOCKED_FOR_REFUSAL
+    # The refusal is still on the record, with the alternatives the guest was given.
+    refusal = Refusal.objects.get()
+    assert refusal.alternatives == [kyiv(tuesday, h).isoformat() for h in ("17:00", "16:45", "16:30")]
+    assert refusal.guest_phone == "+380671230002"
+
+
+@pytest.mark.django_db
+def test_a_repeat_of_a_refusal_gets_the_same_409_with_its_alternatives(anon_api, samna, tuesday):
+    assert _post(anon_api, tuesday, "20:00", 8, 1).status_code == 201
+    first = _post(anon_api, tuesday, "20:00", 8, 2, **{"Idempotency-Key": "refused-once"})
+    # The evening changes meanwhile: the replay must not decide (nor suggest) afresh.
+    Reservation.objects.filter(party_size=8).update(status=Reservation.Status.CANCELLED)
+    again = _post(anon_api, tuesday, "20:00", 8, 2, **{"Idempotency-Key": "refused-once"})
+
+    assert first.status_code == again.status_code == 409
+    assert again.json() == first.json()
+    assert len(first.json()["alternatives"]) == 3
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert Refusal.objects.count() == 1
+    assert IdempotencyKey.objects.get().response_status == 409
+
+
+@pytest.mark.django_db
+def test_the_service_refuses_with_alternatives_and_a_refusal_without_the_api(samna, tuesday):
+    booking_service.reservation_create(restaurant=samna, start=kyiv(tuesday, "20:00"), party_size=8,
+                                       channel="phone")
+    with pytest.raises(booking_service.NoTables) as refused:
+        booking_service.reservation_create(restaurant=samna, start=kyiv(tuesday, "20:00"), party_size=8,
+                                           channel="phone")
+    assert [a.astimezone(samna.tz).strftime("%H:%M") for a in refused.value.alternatives] == ["17:00", "16:45",
+                                                                                              "16:30"]
+    assert Refusal.objects.get().reasons == list(refused.value.reasons)
+
+
+# --- one service day's bookings, not two calendar days' ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_days_plan_loads_that_service_days_bookings_only(samna, tuesday):
+    """Samna serves 12:00–23:00: the next day's lunch cannot touch tonight, so it is not loaded (it used to be,
+    with the window running from midnight to midnight two days later)."""
+    tonight = _book(samna, kyiv(tuesday, "20:00"), n=1)
+    lunch_tomorrow = _book(samna, kyiv(tuesday + timedelta(days=1), "12:00"), n=2)
+    late_tomorrow = _book(samna, kyiv(tuesday + timedelta(days=1), "20:00"), n=3)
+
+    assert {b.id for b in selectors.day_plan(samna, tuesday).bookings} == {tonight.pk}
+    assert {b.id for b in selectors.day_plan(samna, tuesday + timedelta(days=1)).bookings} == {
+        lunch_tomorrow.pk, late_tomorrow.pk}
+
+
+@pytest.mark.django_db
+def test_a_service_past_midnight_still_sees_its_after_midnight_bookings():
+    bar = small_restaurant(tables=1, slug="late-bar", time_zone="Europe/Kyiv")
+    ServiceHours.objects.filter(restaurant=bar).delete()
+    for weekday in range(7):
+        ServiceHours.objects.create(restaurant=bar, weekday=weekday, opens=time(20), last_seating=time(1),
+                                    closes=time(2))
+    bar.refresh_from_db()
+    friday = next_weekday(4)
+    now = kyiv(friday, "12:00")
+    after_midnight = _book(bar, kyiv(friday + timedelta(days=1), "00:30"), n=1, now=now)
+    saturday_night = _book(bar, kyiv(friday + timedelta(days=1), "21:00"), n=2, now=now)
+
+    assert {b.id for b in selectors.day_plan(bar, friday).bookings} == {after_midnight.pk}
+    assert {b.id for b in selectors.day_plan(bar, friday + timedelta(days=1)).bookings} == {saturday_night.pk}
+
+
+def _book(restaurant, start, *, n: int, now=None):
+    return booking_service.reservation_create(restaurant=restaurant, start=start, party_size=2, channel="phone",
+                                              guest=GuestDetails(name=f"Guest {n}", phone=f"+38067123{n:04d}"),
+                                              now=now)
