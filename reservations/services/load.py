@@ -235,16 +235,25 @@ def _write_copy(restaurant: Restaurant, rows) -> int:
         first = cursor.fetchone()[0]
         cursor.execute("SELECT setval(%s, %s)", [sequence, first + len(rows) - 1])
         reservations, assignments = io.StringIO(), io.StringIO()
+        stamps: dict[datetime, str] = {}  # a day's turns share their times: each is formatted once
+
+        def text(value) -> str:
+            if isinstance(value, datetime):
+                found = stamps.get(value)
+                if found is None:
+                    found = stamps[value] = value.isoformat()
+                return found
+            return _copy_value(value)
+
         for offset, (fields, table_id, released) in enumerate(rows):
             pk = first + offset
-            values = [pk, restaurant.pk, fields["guest_id"], fields["party_size"], fields["start"], fields["end"],
-                      fields["status"], fields["channel"], False, "[]", "", fields["created_at"],
+            start, end = text(fields["start"]), text(fields["end"])
+            values = [pk, restaurant.pk, fields["guest_id"], fields["party_size"], start, end,
+                      fields["status"], fields["channel"], "f", "[]", "", fields["created_at"],
                       fields["updated_at"], fields["confirmed_at"], fields["arrived_at"], fields["seated_at"],
-                      fields["completed_at"], None, "", "", fields["prepared_at"],
-                      secrets.token_urlsafe(9)]
-            reservations.write("\t".join(map(_copy_value, values)) + "\n")
-            assignments.write("\t".join(map(_copy_value, [pk, table_id, fields["start"], fields["end"], released]))
-                              + "\n")
+                      fields["completed_at"], None, "", "", fields["prepared_at"], secrets.token_urlsafe(9)]
+            reservations.write("\t".join(map(text, values)) + "\n")
+            assignments.write(f"{pk}\t{table_id}\t{start}\t{end}\t{'t' if released else 'f'}\n")
         columns = ", ".join(f'"{c}"' for c in RESERVATION_COLUMNS)
         with cursor.cursor.copy(f"COPY reservations_reservation ({columns}) FROM STDIN") as copy:
             copy.write(reservations.getvalue())
@@ -256,6 +265,34 @@ def _write_copy(restaurant: Restaurant, rows) -> int:
     return len(rows)
 
 
+def _keys_drop() -> list[tuple[str, str, str]]:
+    """PostgreSQL: drop the foreign keys from and to the two big tables for the load, to be added back by
+    `_keys_restore` exactly as they were. Adding a key checks every row in one join, where a kept key checks
+    each of half a million rows one by one (deleted and inserted alike). Nothing is left unchecked: a row that
+    broke a key fails the whole load."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' AND (conrelid IN ('reservations_reservation'::regclass, "
+            "'reservations_reservationtable'::regclass) OR confrelid IN ('reservations_reservation'::regclass, "
+            "'reservations_reservationtable'::regclass))"
+        )
+        keys = cursor.fetchall()
+        # A table with checks still queued in this transaction cannot be altered: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, name, _ in keys:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return keys
+
+
+def _keys_restore(keys: list[tuple[str, str, str]]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, name, definition in keys:
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's keys are all initially deferred
+
+
 @transaction.atomic
 def big_restaurant_reset(*, days: int = 30, per_day: int = 1200, history_days: int = 365,
                          now: datetime | None = None) -> LoadSummary:
@@ -263,6 +300,8 @@ def big_restaurant_reset(*, days: int = 30, per_day: int = 1200, history_days: i
     overbooking policy, `per_day` bookings on each of today and the next `days - 1` days and on each of the
     `history_days` before today (those completed)."""
     now = now or timezone.now()
+    bulk = connection.vendor == "postgresql"
+    keys = _keys_drop() if bulk else []
     _restaurant_wipe(BIG_SLUG)
     group, _ = RestaurantGroup.objects.get_or_create(name=BIG_NAME)
     restaurant = Restaurant.objects.create(group=group, slug=BIG_SLUG, name=BIG_NAME, time_zone="Europe/Kyiv",
@@ -274,9 +313,11 @@ def big_restaurant_reset(*, days: int = 30, per_day: int = 1200, history_days: i
     today = timezone.localdate(now, timezone=restaurant.tz)
     history = [today - timedelta(days=n) for n in range(history_days, 0, -1)]
     future = [today + timedelta(days=n) for n in range(days)]
-    write = _write_copy if connection.vendor == "postgresql" else _write_orm
+    write = _write_copy if bulk else _write_orm
     written_history = write(restaurant, _rows(restaurant, tables, guests, template, history, now))
     written_future = write(restaurant, _rows(restaurant, tables, guests, template, future, now))
+    if bulk:
+        _keys_restore(keys)
     restaurant.save()  # a new configuration token: no cached day plan of an earlier `big` survives
     return LoadSummary(restaurant=restaurant, tables=len(tables), combinations=combinations,
                        future_bookings=written_future, history_bookings=written_history)
