@@ -112,3 +112,32 @@ def test_availability_answers_for_big(anon_api, manager_api):
         assert "11:00" in slots and "22:30" in slots
         # 400 bookings on 200 tables leave a table for two and one for eight free at some time of the day.
         assert any(s["available"] for s in slots.values())
+
+
+FOREIGN_KEYS_SQL = """
+    SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE contype = 'f' AND (conrelid IN ('reservations_reservation'::regclass,
+      'reservations_reservationtable'::regclass) OR confrelid IN ('reservations_reservation'::regclass,
+      'reservations_reservationtable'::regclass))
+"""
+
+
+def test_the_bulk_load_leaves_every_foreign_key_as_it_found_it():
+    if connection.vendor != "postgresql":
+        pytest.skip("the keys are set aside for the load on PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute(FOREIGN_KEYS_SQL)
+        before = sorted(cursor.fetchall())
+        build(days=1, per_day=50, history_days=1)
+        build(days=1, per_day=50, history_days=1)  # a rebuild sets them aside and back again
+        cursor.execute(FOREIGN_KEYS_SQL)
+        assert sorted(cursor.fetchall()) == before
+    assert len(before) >= 6
+    # And they hold: a booking of a table that does not exist is refused at the commit's check.
+    from django.db import IntegrityError, transaction
+
+    booking = Reservation.objects.filter(restaurant__slug="big").first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReservationTable.objects.create(reservation=booking, table_id=10**9, start=booking.start, end=booking.end)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
