@@ -1,0 +1,169 @@
+"""Chain scale (issue 9): `big` at full stretch, measured from outside against a real gunicorn on PostgreSQL.
+
+Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> .venv/bin/python bench/chain.py [--seed] [-n 200]
+It seeds `big` with `seed_load` when asked (or when it is missing) and times that, starts gunicorn
+(4 sync workers, as the issue measured), times N sequential requests per URL after a warm-up, counts each
+request's queries in-process (cold: set-up cache cleared; warm), and prints one table where every figure is
+also a ratio to `/healthz/` p50 measured in the same run (absolute times drift on a shared machine).
+Never run as a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxhost.settings")
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # a production-shaped server, DEBUG off
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+os.environ.setdefault("PUBLIC_THROTTLE_RATE", "1000000/min")  # the benchmark's volley is not an abuser
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from reservations import selectors  # noqa: E402
+from reservations.models import Reservation, Restaurant  # noqa: E402
+
+WORKERS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port: int, path: str) -> tuple[int, float]:
+    began = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", path, headers={"Host": "127.0.0.1"})
+        response = conn.getresponse()
+        response.read()
+        return response.status, (time.perf_counter() - began) * 1000
+    finally:
+        conn.close()
+
+
+def start_server(port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [str(PROJECT / ".venv" / "bin" / "gunicorn"), "cxhost.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(WORKERS), "--timeout", "120", "--preload"],
+        cwd=PROJECT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if get(port, "/healthz/")[0] == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGTERM)
+    raise SystemExit("gunicorn did not answer /healthz/ within 60 s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def queries(path: str) -> str:
+    """The request's queries in-process: cold (set-up cache cleared) / warm."""
+    client = Client()
+    selectors.clear_config_cache()
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as captured:
+            status = client.get(path).status_code
+        assert status == 200, (path, status)
+        counts.append(len(captured))
+    return f"{counts[0]}/{counts[1]}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", action="store_true", help="rebuild big first (seed_load), and time it")
+    parser.add_argument("-n", type=int, default=200, help="timed requests per URL (200)")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("bench/chain.py measures PostgreSQL: set DATABASE_URL=postgres://…")
+
+    seed_seconds = None
+    if args.seed or not Restaurant.objects.filter(slug="big").exists():
+        began = time.perf_counter()
+        call_command("seed_load")
+        seed_seconds = time.perf_counter() - began
+    big = Restaurant.objects.get(slug="big")
+    day = timezone.localdate(timezone=big.tz) + timedelta(days=5)
+    bookings_that_day = sum(
+        1 for s in Reservation.objects.filter(restaurant=big, start__date__range=(day - timedelta(days=1),
+                                                                                 day + timedelta(days=1)))
+        .values_list("start", flat=True) if s.astimezone(big.tz).date() == day)
+    urls = [("/healthz/", "/healthz/")] + [
+        (f"availability party {party}, day+5",
+         f"/api/v1/restaurants/big/availability/?date={day.isoformat()}&party_size={party}")
+        for party in (2, 8)
+    ]
+    counts = {name: (queries(path) if name != "/healthz/" else "-") for name, path in urls}
+
+    port = free_port()
+    server = start_server(port)
+    try:
+        rows = []
+        for name, path in urls:
+            for _ in range(10):  # warm-up: every worker has loaded its set-up cache
+                get(port, path)
+            samples = []
+            for _ in range(args.n):
+                status, ms = get(port, path)
+                assert status == 200, (path, status)
+                samples.append(ms)
+            rows.append((name, *percentiles(samples)))
+    finally:
+        stop_server(server)
+
+    base = rows[0][1]
+    total = Reservation.objects.filter(restaurant=big).count()
+    print(f"Chain scale — PostgreSQL, gunicorn {WORKERS} sync workers, {args.n} sequential requests per URL, "
+          f"one client")
+    print(f"big: {total} bookings in all, {bookings_that_day} on {day} (day+5)"
+          + (f"; seed_load took {seed_seconds:.1f} s" if seed_seconds is not None else "") + "\n")
+    header = f"{'request':32} {'p50 ms':>8} {'p95 ms':>8} {'p50 ×healthz':>13} {'p95 ×healthz':>13} " \
+             f"{'queries cold/warm':>18}"
+    print(header)
+    print("-" * len(header))
+    for name, p50, p95 in rows:
+        print(f"{name:32} {p50:>8.1f} {p95:>8.1f} {p50 / base:>12.1f}× {p95 / base:>12.1f}× {counts[name]:>18}")
+
+
+if __name__ == "__main__":
+    main()
