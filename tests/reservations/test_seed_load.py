@@ -122,9 +122,8 @@ FOREIGN_KEYS_SQL = """
 """
 
 
+@pytest.mark.postgres  # the keys are set aside for the load on PostgreSQL only
 def test_the_bulk_load_leaves_every_foreign_key_as_it_found_it():
-    if connection.vendor != "postgresql":
-        pytest.skip("the keys are set aside for the load on PostgreSQL only")
     with connection.cursor() as cursor:
         cursor.execute(FOREIGN_KEYS_SQL)
         before = sorted(cursor.fetchall())
