@@ -8,7 +8,7 @@ HOST_PORT ?= 127.0.0.1:8000
 # The background-work tests run a real Celery worker on this Redis (a database number of their own).
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: demo test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages
+.PHONY: demo prod test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
 	DEBUG=1 $(PY) manage.py runserver $(HOST_PORT)
+
+# The production shape (README, "Production and scaling out"): gunicorn (gthread), a Celery worker and one beat,
+# whitenoise's static files, DEBUG off. Needs SECRET_KEY, DATABASE_URL (PostgreSQL) and REDIS_URL; refuses without.
+prod: $(VENV)/.installed
+	scripts/prod.sh
 
 # Checks run with the test settings: production's refuse to start without a SECRET_KEY.
 lint: $(VENV)/.installed
