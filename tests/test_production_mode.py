@@ -11,10 +11,13 @@ import re
 import subprocess
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 
+from reservations.services.demo import demo_restaurant_reset
 from tests.concurrency.conftest import PROJECT, _free_port, database_url_for_tests, stop_group
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -22,6 +25,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 MACHINE_REDIS = os.environ.get("CXHOST_PROD_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 SECRET = "pRod-" + "Q8m2xV7kL4tN9wB3cF6hJ1sD5gZ0aY2eR7uI4oP8qW3-n5Tb9Xv2Lk7Hj4Gf1Ds6"
 START_TIMEOUT = 60.0
+PUBLIC_LIMIT = 5
 
 
 def get(port: int, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -50,7 +54,13 @@ def production(tmp_path: Path):
         "CELERY_BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
         # Behind a TLS proxy, as deployed: the proxy says https in X-Forwarded-Proto.
         "SECURE_PROXY_SSL_HEADER": "1",
+        "PUBLIC_THROTTLE_RATE": f"{PUBLIC_LIMIT}/min",
     }
+    # The counters and set-ups of an earlier run (this Redis database is this test's own) start from nothing.
+    shared = redis.Redis.from_url(MACHINE_REDIS)
+    stale = list(shared.scan_iter(match="cxhost-cache*"))
+    if stale:
+        shared.delete(*stale)
     log = Path(tempfile.mkstemp(prefix="cxhost-prod-", suffix=".log")[1])
     with log.open("wb") as out:
         process = subprocess.Popen([str(PROJECT / "scripts" / "prod.sh")], cwd=PROJECT, env=env, stdout=out,
@@ -74,7 +84,12 @@ def production(tmp_path: Path):
         log.unlink(missing_ok=True)
 
 
-def test_the_production_shape_serves_health_pages_and_hashed_static_files(production):
+@pytest.fixture(autouse=True)
+def samna():
+    return demo_restaurant_reset()
+
+
+def test_the_production_shape_serves_health_static_files_and_one_shared_rate_limit(production):
     port, log = production
 
     # A load balancer's plain-http health probe is answered (database and broker both reached), not redirected.
@@ -105,6 +120,19 @@ def test_the_production_shape_serves_health_pages_and_hashed_static_files(produc
         time.sleep(0.5)
     assert "Using worker: gthread" in text
     assert " ready." in text and "beat: Starting" in text, text[-3000:]
+
+    # Every process counts against one rate limit: with a cache per process, the two gunicorn workers would each
+    # allow the limit to the requests they happen to take; Redis holds the one count. (Sequential requests: DRF's
+    # throttle reads then writes its count, so simultaneous ones may slip a few past the limit.)
+    day = (date.today() + timedelta(days=3)).isoformat()
+    path = f"/api/v1/restaurants/samna/availability/?date={day}&party_size=2"
+    statuses = [get(port, path, **{"X-Forwarded-Proto": "https"})[0] for _ in range(4 * PUBLIC_LIMIT)]
+
+    assert statuses == [200] * PUBLIC_LIMIT + [429] * 3 * PUBLIC_LIMIT, statuses
+    keys = [key.decode() for key in redis.Redis.from_url(MACHINE_REDIS).scan_iter(match="cxhost-cache*")]
+    assert any("throttle_public" in key for key in keys), keys
+    assert any("restaurant-setup" in key for key in keys), keys  # the set-up, loaded once for every process
+
 
 
 def test_make_prod_refuses_to_start_without_its_shared_services():
