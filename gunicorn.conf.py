@@ -25,7 +25,7 @@ keepalive = 5
 # Restart a worker now and then (staggered), so slow leaks never build up.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 2000))
 max_requests_jitter = 200
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
 # No runtime control socket: nothing here uses it, and every gunicorn on a machine would share its default path.
 control_socket_disable = True

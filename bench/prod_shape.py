@@ -31,9 +31,9 @@ ROUNDS = 60
 BLOCKED = 8
 HOLD_SECONDS = 6.0
 SHAPES = [
-    # (label, gunicorn arguments, CONN_MAX_AGE)
-    ("before: 4 sync workers, new connection per request", ["--workers", "4", "--worker-class", "sync"], "0"),
-    ("4 sync workers, connections reused", ["--workers", "4", "--worker-class", "sync"], "60"),
+    # (label, gunicorn arguments, CONN_MAX_AGE). gunicorn reads ./gunicorn.conf.py in every shape; the arguments win.
+    ("before: 4 sync workers, new connection per request", ["--workers", "4", "--worker-class", "sync", "--threads", "1"], "0"),
+    ("4 sync workers, connections reused", ["--workers", "4", "--worker-class", "sync", "--threads", "1"], "60"),
     ("after: gthread 2 workers x 8 threads, reused (gunicorn.conf.py)", ["-c", "gunicorn.conf.py",
                                                                           "--workers", "2", "--threads", "8"], "60"),
 ]
@@ -84,16 +84,21 @@ def main() -> None:
     for label, arguments, conn_max_age in SHAPES:
         port = free_port()
         env = dict(base_env, CONN_MAX_AGE=conn_max_age)
+        log = open(f"/tmp/cxhost-bench-gunicorn-{port}.log", "wb")  # noqa: SIM115 - open while the server runs
         process = subprocess.Popen([str(GUNICORN), *arguments, "--bind", f"127.0.0.1:{port}", "cxhost.wsgi"],
-                                   cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         try:
-            for _ in range(200):
+            deadline = time.monotonic() + 90
+            while True:
                 try:
                     if get(port, "/healthz/")[0] == 200:
                         break
                 except OSError:
-                    time.sleep(0.2)
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"gunicorn did not start: see {log.name}")
+                time.sleep(0.3)
             for _ in range(10):  # warm every worker
                 get(port, "/healthz/"), get(port, availability)
             health = [get(port, "/healthz/")[1] for _ in range(ROUNDS)]
@@ -127,8 +132,9 @@ def main() -> None:
                          max(busy_health), p50(busy_other) / base, min(ms for _, ms in waits),
                          sorted({status for status, _ in waits})))
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=30)
 
     print(f"\nDemo restaurant, PostgreSQL; Saturday's lock held {HOLD_SECONDS:.0f} s, {BLOCKED} bookings waiting.\n")
     print("| shape | /healthz/ p50 ms | other day avail. p50 (x healthz) | /healthz/ while locked p50 ms (x) "
