@@ -30,10 +30,11 @@ GUNICORN = PROJECT / ".venv" / "bin" / "gunicorn"
 ROUNDS = 60
 BLOCKED = 8
 HOLD_SECONDS = 6.0
+SYNC = ["--workers", "4", "--worker-class", "sync", "--threads", "1"]
 SHAPES = [
     # (label, gunicorn arguments, CONN_MAX_AGE). gunicorn reads ./gunicorn.conf.py in every shape; the arguments win.
-    ("before: 4 sync workers, new connection per request", ["--workers", "4", "--worker-class", "sync", "--threads", "1"], "0"),
-    ("4 sync workers, connections reused", ["--workers", "4", "--worker-class", "sync", "--threads", "1"], "60"),
+    ("before: 4 sync workers, new connection per request", SYNC, "0"),
+    ("4 sync workers, connections reused", SYNC, "60"),
     ("after: gthread 2 workers x 8 threads, reused (gunicorn.conf.py)", ["-c", "gunicorn.conf.py",
                                                                           "--workers", "2", "--threads", "8"], "60"),
 ]
