@@ -8,7 +8,7 @@ HOST_PORT ?= 127.0.0.1:8000
 # The background-work tests run a real Celery worker on this Redis (a database number of their own).
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: demo prod test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages
+.PHONY: demo prod bench-prod test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,12 @@ beat:
 bench: $(VENV)/.installed
 	$(PY) bench/availability.py
 	$(PY) bench/desk.py
+
+# The production worker model under a held evening lock, sync vs gthread, with and without connection reuse
+# (README, "Production and scaling out"). Needs a PostgreSQL database of its own: it is migrated and seeded.
+BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/cxhost_bench
+bench-prod: $(VENV)/.installed
+	DATABASE_URL=$(BENCH_PG_URL) $(PY) bench/prod_shape.py
 
 # The browser tests save what they saw; this keeps the committed pictures of the desk (README, docs/) fresh.
 screenshots: $(VENV)/.installed
