@@ -8,7 +8,7 @@ HOST_PORT ?= 127.0.0.1:8000
 # The background-work tests run a real Celery worker on this Redis (a database number of their own).
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: demo test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages
+.PHONY: demo prod bench-prod test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
 	DEBUG=1 $(PY) manage.py runserver $(HOST_PORT)
+
+# The production shape (README, "Production and scaling out"): gunicorn (gthread), a Celery worker and one beat,
+# whitenoise's static files, DEBUG off. Needs SECRET_KEY, DATABASE_URL (PostgreSQL) and REDIS_URL; refuses without.
+prod: $(VENV)/.installed
+	scripts/prod.sh
 
 # Checks run with the test settings: production's refuse to start without a SECRET_KEY.
 lint: $(VENV)/.installed
@@ -65,6 +70,12 @@ beat:
 bench: $(VENV)/.installed
 	$(PY) bench/availability.py
 	$(PY) bench/desk.py
+
+# The production worker model under a held evening lock, sync vs gthread, with and without connection reuse
+# (README, "Production and scaling out"). Needs a PostgreSQL database of its own: it is migrated and seeded.
+BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/cxhost_bench
+bench-prod: $(VENV)/.installed
+	DATABASE_URL=$(BENCH_PG_URL) $(PY) bench/prod_shape.py
 
 # The browser tests save what they saw; this keeps the committed pictures of the desk (README, docs/) fresh.
 screenshots: $(VENV)/.installed

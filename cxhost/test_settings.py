@@ -7,6 +7,8 @@ import os
 
 # Tests have no secret to protect, and must run without DEBUG (production's error handling) from a fresh clone.
 os.environ.setdefault("SECRET_KEY", "cxhost-test-suite-key-not-secret")
+# The test client and the live test servers speak plain http: no redirect to https, cookies without `Secure`.
+os.environ.setdefault("HTTPS", "0")
 
 from .settings import *  # noqa: E402,F403
 from .settings import env  # noqa: E402

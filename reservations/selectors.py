@@ -7,11 +7,13 @@ more when it is not: nothing here grows with tables, bookings or history.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 from phonenumber_field.phonenumber import PhoneNumber
@@ -38,6 +40,8 @@ from .models import (
     WaitlistEntry,
 )
 
+logger = logging.getLogger(__name__)
+
 _CONFIG_CACHE: OrderedDict[tuple[int, str], engine.RestaurantConfig] = OrderedDict()
 _CONFIG_CACHE_SIZE = 64
 _cache_lock = threading.Lock()
@@ -55,7 +59,10 @@ def restaurant_config(restaurant: Restaurant) -> engine.RestaurantConfig:
         if config is not None:
             _CONFIG_CACHE.move_to_end(key)
             return config
-    config = _load_config(restaurant)
+    config = _shared_config(key)
+    if config is None:
+        config = _load_config(restaurant)
+        _share_config(key, config)
     with _cache_lock:
         _CONFIG_CACHE[key] = config
         while len(_CONFIG_CACHE) > _CONFIG_CACHE_SIZE:
@@ -63,9 +70,42 @@ def restaurant_config(restaurant: Restaurant) -> engine.RestaurantConfig:
     return config
 
 
+# Behind each process's own copy, the shared cache (Redis when REDIS_URL is set): a set-up loaded by one worker
+# serves every process and node, so a chain's many restaurants are loaded once, not once per process.
+# Bump the version when the engine's RestaurantConfig changes shape: old copies are then never read.
+_SHARED_CONFIG_VERSION = 1
+_SHARED_CONFIG_SECONDS = 24 * 3600
+
+
+def _shared_key(key: tuple[int, str]) -> str:
+    return f"restaurant-setup:v{_SHARED_CONFIG_VERSION}:{key[0]}:{key[1]}"
+
+
+def _shared_config(key: tuple[int, str]) -> engine.RestaurantConfig | None:
+    try:
+        config = cache.get(_shared_key(key))
+    except Exception:  # Redis down, or a copy this code cannot read: load it from the database instead
+        logger.warning("shared cache unavailable for a restaurant's set-up", exc_info=True)
+        return None
+    return config if isinstance(config, engine.RestaurantConfig) else None
+
+
+def _share_config(key: tuple[int, str], config: engine.RestaurantConfig) -> None:
+    try:
+        cache.set(_shared_key(key), config, _SHARED_CONFIG_SECONDS)
+    except Exception:
+        logger.warning("shared cache unavailable for a restaurant's set-up", exc_info=True)
+
+
 def clear_config_cache() -> None:
+    """Forget the set-ups this process holds, and their shared copies: the next request loads them cold."""
     with _cache_lock:
+        keys = list(_CONFIG_CACHE)
         _CONFIG_CACHE.clear()
+    try:
+        cache.delete_many([_shared_key(key) for key in keys])
+    except Exception:
+        logger.warning("shared cache unavailable for a restaurant's set-up", exc_info=True)
 
 
 def _load_config(restaurant: Restaurant) -> engine.RestaurantConfig:

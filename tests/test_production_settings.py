@@ -71,3 +71,44 @@ def test_the_test_settings_read_the_seams_and_need_no_secret():
     assert (debug, skip_lock, delay_ms) == (False, True, 250)
     assert key
     assert shown("cxhost.test_settings")[2:] == [False, 0]
+
+
+DEPLOY_KEY = "x7Qp2-" + "kLm9vR4tW8zYb3nC6dF1gH5jK0aS2eU7iO4pQ9rT3yX6wZ8v"  # long and varied, as check --deploy asks
+
+
+def test_production_passes_djangos_deployment_checklist():
+    """`check --deploy` with production's own defaults: behind TLS, secure cookies, HSTS, DEBUG off."""
+    result = start("cxhost.settings", ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                   SECRET_KEY=DEPLOY_KEY, ALLOWED_HOSTS="book.example.com")
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "System check identified no issues" in result.stdout
+
+
+def test_plain_http_is_an_explicit_choice_and_the_deployment_check_says_so():
+    result = start("cxhost.settings", ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                   SECRET_KEY=DEPLOY_KEY, ALLOWED_HOSTS="book.example.com", HTTPS="0")
+
+    assert result.returncode != 0
+    assert "SESSION_COOKIE_SECURE" in result.stderr + result.stdout
+
+
+def test_the_cache_is_shared_through_redis_when_there_is_one_and_apart_from_celerys_keys():
+    show = ("import json, django; django.setup(); from django.conf import settings as s; "
+            "c = s.CACHES['default']; print(json.dumps([c['BACKEND'], c.get('LOCATION'), c.get('KEY_PREFIX'), "
+            "s.DATABASES['default'].get('CONN_MAX_AGE'), s.DATABASES['default'].get('CONN_HEALTH_CHECKS')]))")
+    key = "a-real-secret-of-some-length"
+
+    def settings_with(**variables):
+        result = start("cxhost.settings", ["-c", show], SECRET_KEY=key, **variables)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return json.loads(result.stdout)
+
+    backend, location, prefix, *_ = settings_with()
+    assert backend.endswith("LocMemCache")
+    backend, location, prefix, *_ = settings_with(REDIS_URL="redis://cache-host:6379/0")
+    assert (backend, location) == ("django.core.cache.backends.redis.RedisCache", "redis://cache-host:6379/0")
+    assert prefix and prefix != "celery"
+    assert settings_with(REDIS_URL="redis://h:6379/0", CACHE_URL="redis://h:6379/1")[1] == "redis://h:6379/1"
+    # Connections are reused, and checked before reuse, on PostgreSQL.
+    assert settings_with(DATABASE_URL="postgres://u@db-host:5432/cx")[3:] == [60, True]

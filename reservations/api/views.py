@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.contrib.auth import authenticate
 from django.db import DatabaseError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
@@ -47,8 +49,24 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
+logger = logging.getLogger(__name__)
+
+
 class PublicThrottle(AnonRateThrottle):
+    """Per client address, counted in the shared cache (Redis with REDIS_URL): one limit across every process.
+
+    If Redis is unreachable the request goes through uncounted: a guest's booking must not fail because the
+    counter is down (/healthz/ reports it), and the limit is back as soon as Redis is.
+    """
+
     scope = "public"
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except RedisError:
+            logger.warning("rate limit not counted: the shared cache is unreachable", exc_info=True)
+            return True
 
 
 class IsStaffMember(BasePermission):
