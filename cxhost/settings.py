@@ -259,7 +259,7 @@ CELERY_BEAT_SCHEDULE = {
     # The outbox's safety net: messages whose task never reached a worker (the broker was down) go out now.
     "dispatch-pending-sms": {
         "task": "reservations.tasks.dispatch_pending_sms_task",
-        "schedule": 30.0,
+        "schedule": float(env.int("SMS_REDISPATCH_EVERY_SECONDS", default=30)),
     },
     "queue-sms-reminders": {
         "task": "reservations.tasks.queue_reminders_task",
@@ -308,6 +308,10 @@ SMS_REDISPATCH_AFTER_SECONDS = env.int("SMS_REDISPATCH_AFTER_SECONDS", default=2
 # A message claimed this long ago and never settled belongs to a worker that died mid-send: it may have gone
 # out, so it is marked failed for staff rather than sent again.
 SMS_SENDING_STUCK_SECONDS = env.int("SMS_SENDING_STUCK_SECONDS", default=600)
+# A message claimed this long ago but never handed to the provider belongs to a worker that died (or lost the
+# database) before sending anything: beat puts it back and it is sent. Between claim and hand-over there are
+# only a few quick queries; a worker merely slow there loses its claim and sends nothing (see `sms_send`).
+SMS_CLAIM_STUCK_SECONDS = env.int("SMS_CLAIM_STUCK_SECONDS", default=60)
 
 # How long an idempotency key is remembered (the contract promises at least 24 h).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)

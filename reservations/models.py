@@ -739,6 +739,9 @@ class OutboundMessage(models.Model):
     delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set just before the text goes to the provider: a message claimed but never handed over was not sent and
+    # may be sent again; one handed over may have gone out, so it never is (see `services.messaging`).
+    handed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
 

@@ -7,7 +7,9 @@
    the text to the backend. A provider error puts it back to pending with an exponential backoff; the
    last attempt leaves it `failed`, for staff to see in the admin.
 3. `sms_redispatch` (beat) sends again whatever is still pending well after it was due: its task never
-   reached a worker because the broker was down when the event committed.
+   reached a worker because the broker was down when the event committed. A claim whose worker died (or
+   lost the database) before handing the text to the provider goes back to pending and is sent too; one
+   that died after handing it over may have gone out, and is failed for staff instead of sent twice.
 """
 
 from __future__ import annotations
@@ -134,16 +136,22 @@ def sms_send(*, message_id: int) -> str:
     """
     now = timezone.now()
     claimed = OutboundMessage.objects.filter(pk=message_id, status=Status.PENDING).update(
-        status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=now
+        status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=now, handed_at=None
     )
     if not claimed:
         return "skipped"  # sent, failed, or being sent by another worker
     message = OutboundMessage.objects.get(pk=message_id)
-    mine = OutboundMessage.objects.filter(pk=message_id, status=Status.SENDING)
+    # This claim, not just any: if beat took back a claim that stalled before the hand-over and another worker
+    # claimed it afresh, this one's later steps change nothing.
+    mine = OutboundMessage.objects.filter(pk=message_id, status=Status.SENDING, claimed_at=now)
     if message.kind != Kind.STOP_REPLY and sms_opted_out(to=message.to, guest_id=message.guest_id):
         # Queued before the guest said STOP (a confirmation waiting for the broker): it never goes.
         mine.update(status=Status.WITHHELD, last_error="The guest opted out of SMS before it was sent.")
         return Status.WITHHELD
+    # The point of no return, recorded before it is passed: until here a dead worker has sent nothing, and beat
+    # may safely send the message again; from here it may have gone out.
+    if not mine.filter(handed_at__isnull=True).update(handed_at=timezone.now()):
+        return "skipped"
     sms = Sms(to=str(message.to), body=message.body, kind=message.kind, reservation=message.reservation_id)
     try:
         provider_id = sms_backend().send(sms)
@@ -165,12 +173,20 @@ def sms_send(*, message_id: int) -> str:
 def sms_redispatch(*, now: datetime | None = None, limit: int = 500) -> int:
     """Beat's safety net: dispatch messages still pending well after they were due; return how many.
 
-    Also settles messages a worker claimed and never finished (it died mid-send): the text may have gone
-    out, so they are marked failed for staff to check rather than sent a second time.
+    Also settles messages a worker claimed and never finished. Never handed to the provider (the worker died,
+    or lost the database, before it sent anything): back to pending, sent now — the claim's attempt is given
+    back, a crash is not the provider's failure. Handed over (it died mid-send): the text may have gone out, so
+    they are marked failed for staff to check rather than sent a second time.
     """
     now = now or timezone.now()
     OutboundMessage.objects.filter(
-        status=Status.SENDING, claimed_at__lte=now - timedelta(seconds=settings.SMS_SENDING_STUCK_SECONDS)
+        status=Status.SENDING, handed_at__isnull=True,
+        claimed_at__lte=now - timedelta(seconds=settings.SMS_CLAIM_STUCK_SECONDS),
+    ).update(status=Status.PENDING, attempts=F("attempts") - 1, next_attempt_at=F("claimed_at"),
+             last_error="The worker stopped before sending; sent again.")
+    OutboundMessage.objects.filter(
+        status=Status.SENDING, handed_at__isnull=False,
+        claimed_at__lte=now - timedelta(seconds=settings.SMS_SENDING_STUCK_SECONDS),
     ).update(status=Status.FAILED, failed_at=now,
              last_error="The worker stopped while sending; not sent again in case it went out.")
     overdue = list(

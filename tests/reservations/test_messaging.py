@@ -307,15 +307,48 @@ def test_a_message_left_sending_by_a_dead_worker_is_failed_for_staff_never_resen
         samna, tuesday, outbox, broker_unreachable, settings):
     reservation = book(samna, tuesday)
     message = OutboundMessage.objects.get(reservation=reservation)
-    # A worker claimed it and died before recording the outcome: the text may or may not have gone.
-    OutboundMessage.objects.filter(pk=message.pk).update(status="sending", attempts=1,
-                                                         claimed_at=timezone.now() - timedelta(minutes=30))
+    # A worker claimed it, handed it to the provider and died before recording the outcome: the text may or
+    # may not have gone.
+    claimed = timezone.now() - timedelta(minutes=30)
+    OutboundMessage.objects.filter(pk=message.pk).update(status="sending", attempts=1, claimed_at=claimed,
+                                                         handed_at=claimed)
     celery_app.conf.task_always_eager = True
 
     assert sms_redispatch() == 0
     message.refresh_from_db()
     assert message.status == "failed" and "stopped while sending" in message.last_error
     assert send_sms_task.apply((message.pk,)).get() == "skipped"
+    assert sent(outbox) == []
+
+
+def test_a_confirmation_claimed_by_a_worker_that_died_before_sending_goes_out_once(
+        samna, tuesday, outbox, broker_unreachable, settings):
+    # The fault run's finding: a Celery worker SIGKILLed between its claim and the hand-over to the provider
+    # left the confirmation `sending` for ever (then failed), and the guest never heard of their booking.
+    reservation = book(samna, tuesday)
+    message = OutboundMessage.objects.get(reservation=reservation)
+    died = timezone.now() - timedelta(seconds=settings.SMS_CLAIM_STUCK_SECONDS + 5)
+    OutboundMessage.objects.filter(pk=message.pk).update(status="sending", attempts=1, claimed_at=died)
+    celery_app.conf.task_always_eager = True
+
+    assert sms_redispatch() == 1  # beat takes the claim back and sends it
+    assert sms_redispatch() == 0  # and never again
+    assert send_sms_task.apply((message.pk,)).get() == "skipped"  # nor does the dead worker's task, redelivered
+    [line] = sent(outbox)
+    assert (line["kind"], line["reservation"]) == ("confirmation", reservation.pk)
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("sent", 1)  # the crash did not use up an attempt
+
+
+def test_a_fresh_claim_not_yet_handed_over_is_left_to_its_worker(samna, tuesday, outbox, broker_unreachable):
+    reservation = book(samna, tuesday)
+    message = OutboundMessage.objects.get(reservation=reservation)
+    OutboundMessage.objects.filter(pk=message.pk).update(status="sending", attempts=1, claimed_at=timezone.now())
+    celery_app.conf.task_always_eager = True
+
+    assert sms_redispatch() == 0
+    message.refresh_from_db()
+    assert message.status == "sending"
     assert sent(outbox) == []
 
 
