@@ -669,8 +669,9 @@ def main() -> int:
         # Beat's outbox sweep, every 5 s and for messages 5 s overdue (production: 30 s and 20 s), so a short run
         # sees the texts whose task the broker lost go out before it ends.
         SMS_REDISPATCH_EVERY_SECONDS="5", SMS_REDISPATCH_AFTER_SECONDS="5",
-        # A request killed with its web worker leaves its key "in flight"; it is taken over after this long.
-        IDEMPOTENCY_IN_FLIGHT_SECONDS="20",
+        # A request killed with its web worker leaves its key "in flight"; it is taken over after this long
+        # (production: 60 s). A text claimed by the killed Celery worker is taken back after this long (60 s).
+        IDEMPOTENCY_IN_FLIGHT_SECONDS="20", SMS_CLAIM_STUCK_SECONDS="20",
     )
     shape = Shape(base, env)
     record = Record()
