@@ -216,6 +216,7 @@ class Shape:
 @dataclass
 class Attempt:
     at: float  # seconds since the load began, when the request was sent
+    done: float  # … and when its answer (or the broken connection) came
     kind: str
     status: int  # 0: no answer (connection refused or broken)
     code: str | None
@@ -272,7 +273,7 @@ class Client:
             status = response.status
             answer_headers = {k.lower(): v for k, v in response.getheaders()}
         except (OSError, http.client.HTTPException):
-            self.record.attempt(Attempt(at, kind, 0, None, False))
+            self.record.attempt(Attempt(at, time.monotonic() - self.began, kind, 0, None, False))
             return 0, {}, {}
         finally:
             conn.close()
@@ -282,7 +283,8 @@ class Client:
         except ValueError:
             answer = {}
         code = answer.get("code") if isinstance(answer, dict) else None
-        self.record.attempt(Attempt(at, kind, status, code, "retry-after" in answer_headers))
+        self.record.attempt(Attempt(at, time.monotonic() - self.began, kind, status, code,
+                                    "retry-after" in answer_headers))
         return status, answer_headers, answer if isinstance(answer, dict) else {}
 
     def until_final(self, kind: str, method: str, path: str, **options) -> tuple[int, dict]:
@@ -488,10 +490,10 @@ def faults(shape: Shape, redis: OwnRedis, postgres: OwnPostgres, seconds: float,
         done(p)
 
 
-def phase_of(at: float, phases: list[Phase], tail: float = 3.0) -> str:
-    """The fault a request was sent during (or within `tail` seconds after), else steady."""
+def phase_of(attempt: Attempt, phases: list[Phase], tail: float = 2.0) -> str:
+    """The fault a request was in flight during (or up to `tail` seconds after), else steady."""
     for p in phases:
-        if p.began <= at <= (p.ended if p.ended is not None else p.began) + tail:
+        if attempt.at <= (p.ended if p.ended is not None else p.began) + tail and attempt.done >= p.began:
             return p.name
     return "steady"
 
@@ -591,8 +593,8 @@ def check(postgres: OwnPostgres, record: Record, phases: list[Phase], sms_path: 
 
     by_phase: dict[str, Counter] = defaultdict(Counter)
     for a in record.attempts:
-        by_phase[phase_of(a.at, phases)][a.status] += 1
-    down = [a for a in record.attempts if phase_of(a.at, phases) == "database down"]
+        by_phase[phase_of(a, phases)][a.status] += 1
+    down = [a for a in record.attempts if phase_of(a, phases) == "database down"]
     down_503 = [a for a in down if a.status == 503]
     down_bad = [a for a in down if a.status >= 500 and a.status != 503]
     bare_503 = [a for a in record.attempts if a.status == 503 and not (a.retry_after and a.code ==
@@ -719,6 +721,10 @@ def main() -> int:
         wait_for_texts(sms_path, expected, args.settle, quiet=12)
         dead = {"web", "worker", "beat"} - set(shape.alive())
         rows, figures = check(postgres, record, phases, sms_path, first_id)
+        web_log = (base / "gunicorn.log").read_text(errors="replace")
+        unhandled = web_log.count("Unhandled error on") + web_log.count("Internal Server Error")
+        figures["unhandled_in_web_log"] = unhandled
+        rows.append(("no unhandled error in the web's log", f"{unhandled} logged", not unhandled))
         rows.append(("the shape still running", ", ".join(sorted(dead)) + " exited" if dead else "web, worker, beat",
                      not dead))
         figures.update(requests=len(record.attempts), seconds=args.seconds, phases=[p.__dict__ for p in phases],
