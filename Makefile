@@ -8,7 +8,7 @@ HOST_PORT ?= 127.0.0.1:8000
 # The background-work tests run a real Celery worker on this Redis (a database number of their own).
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: demo prod bench-prod test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages
+.PHONY: demo prod bench-prod fault-run test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,13 @@ bench: $(VENV)/.installed
 BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/cxhost_bench
 bench-prod: $(VENV)/.installed
 	DATABASE_URL=$(BENCH_PG_URL) $(PY) bench/prod_shape.py
+
+# Load with faults (README, "Load and fault run"): the production shape on a PostgreSQL and a Redis of its own
+# (spare ports, a temporary folder; never the machine's), Redis, a web worker, the Celery worker and the database
+# failing under steady traffic; then the checks, as a table. FAULT_RUN_SECONDS=45 is CI's short version.
+FAULT_RUN_SECONDS ?= 120
+fault-run: $(VENV)/.installed
+	$(PY) bench/fault_run.py --seconds $(FAULT_RUN_SECONDS)
 
 # The browser tests save what they saw; this keeps the committed pictures of the desk (README, docs/) fresh.
 screenshots: $(VENV)/.installed

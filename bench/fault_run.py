@@ -240,6 +240,7 @@ class Record:
     booked: dict[int, Booked] = field(default_factory=dict)
     finals: Counter = field(default_factory=Counter)  # (kind, final answer)
     unanswered: list[str] = field(default_factory=list)  # requests given up on after GIVE_UP_SECONDS
+    waits: list[float] = field(default_factory=list)  # first try to final answer, retries included, seconds
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def attempt(self, attempt: Attempt) -> None:
@@ -290,12 +291,15 @@ class Client:
     def until_final(self, kind: str, method: str, path: str, **options) -> tuple[int, dict]:
         """Send until the answer is final: "try again" answers (503, no answer, a busy book, a key in flight) are
         retried with the same request — the same Idempotency-Key — as a well-behaved client does."""
-        given_up = time.monotonic() + GIVE_UP_SECONDS
+        first = time.monotonic()
+        given_up = first + GIVE_UP_SECONDS
         while True:
             status, headers, answer = self.call(kind, method, path, **options)
             again = status in (0, 503) or (status == 409 and answer.get("code") in ("book_busy",
                                                                                   "idempotency_in_flight"))
             if not again:
+                with self.record.lock:
+                    self.record.waits.append(time.monotonic() - first)
                 return status, answer
             if time.monotonic() > given_up:
                 self.record.unanswered.append(f"{kind} {path}: last {status} {answer.get('code')}")
@@ -498,6 +502,11 @@ def phase_of(attempt: Attempt, phases: list[Phase], tail: float = 2.0) -> str:
     return "steady"
 
 
+def answer_label(attempt: Attempt) -> str:
+    """The status, with the code for the answers that say why (409s, 503s)."""
+    return f"{attempt.status} {attempt.code}" if attempt.status in (409, 503) else str(attempt.status)
+
+
 def sms_lines(path: Path) -> tuple[list[dict], int]:
     lines, torn = [], 0
     if path.exists():
@@ -593,7 +602,7 @@ def check(postgres: OwnPostgres, record: Record, phases: list[Phase], sms_path: 
 
     by_phase: dict[str, Counter] = defaultdict(Counter)
     for a in record.attempts:
-        by_phase[phase_of(a, phases)][a.status] += 1
+        by_phase[phase_of(a, phases)][answer_label(a)] += 1
     down = [a for a in record.attempts if phase_of(a, phases) == "database down"]
     down_503 = [a for a in down if a.status == 503]
     down_bad = [a for a in down if a.status >= 500 and a.status != 503]
@@ -607,9 +616,12 @@ def check(postgres: OwnPostgres, record: Record, phases: list[Phase], sms_path: 
     five = Counter(a.status for a in record.attempts if a.status >= 500 and a.status != 503)
     figures["other_5xx"] = dict(five)
     rows.append(("no 5xx but 503", ", ".join(f"{n}× {s}" for s, n in sorted(five.items())) or "none", not five))
-    figures["unanswered"] = record.unanswered
+    waits = sorted(record.waits) or [0.0]
+    figures.update(unanswered=record.unanswered, longest_wait_seconds=round(waits[-1], 1),
+                   p95_wait_seconds=round(waits[int(0.95 * (len(waits) - 1))], 2))
     rows.append(("every request answered in the end", f"{len(record.unanswered)} given up after "
-                 f"{GIVE_UP_SECONDS:.0f} s", not record.unanswered))
+                 f"{GIVE_UP_SECONDS:.0f} s; final answer within {figures['p95_wait_seconds']} s (p95), "
+                 f"{figures['longest_wait_seconds']} s at most, retries included", not record.unanswered))
     return rows, figures
 
 
@@ -621,8 +633,8 @@ def print_tables(rows, figures, record: Record, phases: list[Phase]) -> None:
     for name, figure, ok in rows:
         print(f"| {name.ljust(width)} | {'ok' if ok else 'FAIL':6} | {figure}")
     print()
-    statuses = sorted({s for counts in figures["statuses_by_phase"].values() for s in counts}, key=int)
-    print("| phase | began s | " + " | ".join("no answer" if s == "0" else s for s in statuses))
+    statuses = sorted({s for counts in figures["statuses_by_phase"].values() for s in counts})
+    print("| phase | during s | " + " | ".join("no answer" if s == "0" else s for s in statuses))
     print("|-------|---------|" + "|".join("---" for _ in statuses))
     names = ["steady"] + [p.name for p in phases]
     starts = {p.name: f"{p.began:.0f}–{(p.ended or p.began):.0f}" for p in phases}
