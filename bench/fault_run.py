@@ -551,17 +551,18 @@ def check(postgres: OwnPostgres, record: Record, phases: list[Phase], sms_path: 
         rows.append(("no table held twice at once", f"{len(overlaps)} overlaps on {tables_used} tables in use",
                      not overlaps))
 
-        # Overbooked covers at each moment (the peak is always at some overbooked booking's start), against the
+        # Overbooked covers at each moment (the peak is always at some overbooked booking's start; one row per
+        # booking, so two starting together do not count their moment twice), against the
         # policy; bookings made through a manager's override may go beyond it and are not counted.
         worst = db.execute("""
-            SELECT a.restaurant_id, a.start, SUM(b.party_size), p.max_overbooked_covers
+            SELECT a.id, a.start, SUM(b.party_size), p.max_overbooked_covers
             FROM reservations_reservation a
             JOIN reservations_reservation b
               ON b.restaurant_id = a.restaurant_id AND b.start <= a.start AND a.start < b."end"
             JOIN reservations_overbookingpolicy p ON p.restaurant_id = a.restaurant_id
             WHERE a.overbooked AND b.overbooked AND a.status = ANY(%(active)s) AND b.status = ANY(%(active)s)
               AND a.override_bypassed = '' AND b.override_bypassed = ''
-            GROUP BY a.restaurant_id, a.start, p.max_overbooked_covers
+            GROUP BY a.id, a.start, p.max_overbooked_covers
             ORDER BY SUM(b.party_size) - p.max_overbooked_covers DESC
         """, {"active": list(ACTIVE)}).fetchall()
         overbooked = db.execute("SELECT count(*) FROM reservations_reservation WHERE overbooked AND id >= %s",
