@@ -361,11 +361,10 @@ class Client:
             self.record.finals["inbound_sms", status] += 1
 
 
-def drive(client: Client, stop: threading.Event, counter: itertools_count, rate: float, slots: list[str],
+def drive(client: Client, stop: threading.Event, counter: Numbers, rate: float, slots: list[str],
           seed: int) -> None:
     """One client thread: a request every 1/rate seconds, of a kind drawn at random (bookings most often)."""
     rng = random.Random(seed)
-    random.seed(seed)
     due = time.monotonic()
     while not stop.is_set():
         n = counter.next()
@@ -386,7 +385,9 @@ def drive(client: Client, stop: threading.Event, counter: itertools_count, rate:
             due = time.monotonic()  # behind (a long retry): carry on at the rate, do not burst to catch up
 
 
-class itertools_count:  # noqa: N801 — a thread-safe itertools.count
+class Numbers:
+    """1, 2, 3 … across threads: each request's guest, phone and Idempotency-Key get their own number."""
+
     def __init__(self) -> None:
         self._n, self._lock = 0, threading.Lock()
 
@@ -715,7 +716,7 @@ def main() -> int:
         log(f"load: {args.clients} clients, {args.rate}/s for {args.seconds:.0f} s")
         began = time.monotonic()
         stop = threading.Event()
-        counter = itertools_count()
+        counter = Numbers()
         threads = [threading.Thread(target=drive, args=(Client(web_port, token, public_base, began, record), stop,
                                                            counter, args.rate / args.clients, slots, args.seed + i),
                                     daemon=True) for i in range(args.clients)]
