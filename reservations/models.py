@@ -471,8 +471,8 @@ class Reservation(models.Model):
     prepared_at = models.DateTimeField(null=True, blank=True)
     # The guest's own page is reached by this alone (no login): see `reservations.guest`.
     guest_token = models.CharField(max_length=16, unique=True, default=guest_token_new, editable=False)
-    # The guest's secret link stays out of the record; `updated_at` is in every row, so it is no news.
-    history = HistoricalRecords(bases=[ReservationAuditRecord], excluded_fields=["guest_token"])
+    # The guest's secret link stays out of the record, and the preparation task's own bookkeeping (`prepared_at`).
+    history = HistoricalRecords(bases=[ReservationAuditRecord], excluded_fields=["guest_token", "prepared_at"])
 
     class Meta:
         ordering = ["start", "id"]

@@ -247,10 +247,17 @@ def reservation_write(
     )
     # Its tables named on its first history row without a query for them (under the lock, every one counts).
     reservation._audit_tables = decision.seating.names if decision.seating is not None else ()
+    _on_the_record_as(reservation, by)
     reservation.save(force_insert=True)
     if decision.seating is not None:
         _assign_tables(reservation, decision.seating.tables)
     return reservation
+
+
+def _on_the_record_as(row, by) -> None:
+    """The audit history names who acted (the service is told even when no request is: a task, the desk)."""
+    if by is not None and by.is_authenticated:
+        row._history_user = by
 
 
 def refusal_record(
@@ -343,6 +350,7 @@ def reservation_transition(
         if target == Status.SEATED and current.arrived_at is None:
             current.arrived_at = now
             fields.append("arrived_at")
+        _on_the_record_as(current, by)
         current.save(update_fields=fields)
         if target in RELEASING:
             current.assignments.filter(released=False).update(released=True)
