@@ -224,3 +224,17 @@ def test_the_admins_history_pages_are_behind_the_wall(samna, staff, steakhouse, 
     assert site("manager").get(gone).status_code == 200
     assert site("steak-manager").get(gone).status_code == 404
     assert site("admin").get(gone).status_code == 200
+
+
+def test_a_guests_stop_by_sms_is_on_their_profiles_record(samna, staff, host_api, tuesday, settings, tmp_path):
+    """The opt-out used to be a queryset update (no history): each profile with the number now records it."""
+    from tests.reservations.test_inbound_sms import BASE, TOKEN, text
+
+    settings.TWILIO_AUTH_TOKEN, settings.PUBLIC_BASE_URL = TOKEN, BASE
+    guest_id = book_by_api(host_api, tuesday)["guest"]["id"]
+
+    assert text("STOP", phone=PHONE).status_code == 200
+
+    latest, before = Guest.history.filter(id=guest_id).order_by("-history_date", "-history_id")[:2]
+    assert (latest.history_type, latest.history_user, latest.source) == ("~", None, "sms")
+    assert [(c.field, c.old, c.new) for c in latest.diff_against(before).changes] == [("sms_opt_out", False, True)]
