@@ -15,6 +15,10 @@ def main():
             "available on your PYTHONPATH environment variable? Did you "
             "forget to activate a virtual environment?"
         ) from exc
+    # Every change a management command makes is on the audit record as the command's.
+    from reservations.audit import COMMAND, set_source
+
+    set_source(COMMAND)
     execute_from_command_line(sys.argv)
 
 

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "django_htmx",
+    "simple_history",
     "reservations",
     "recovery",
 ]
@@ -84,6 +85,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit history's who (the request's user, DRF's token user included) and from where (by path).
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "reservations.audit.AuditSourceMiddleware",
     "cxhost.middleware.StaffLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

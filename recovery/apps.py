@@ -10,6 +10,7 @@ class RecoveryConfig(AppConfig):
         from . import receivers  # noqa: F401
 
         # Recovery builds on the book, never the reverse: it plugs its offers into the book's seams here.
-        from .hooks import offers_plug_in
+        from .hooks import offers_plug_in, privacy_plug_in
 
         offers_plug_in()
+        privacy_plug_in()

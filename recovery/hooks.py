@@ -51,3 +51,15 @@ def _offer_freed_tables(sender, *, restaurant_id, day, reservation_id, released_
                                              released_at.isoformat()), retry=False)
     except Exception as exc:  # a broker down loses nothing: the beat sweep makes the offers
         logger.warning("Offers for the tables reservation %s freed not dispatched (%s)", reservation_id, exc)
+
+
+def privacy_plug_in() -> None:
+    """A guest's export and erasure reach their recovery cases and scored expectations too."""
+    from reservations.services import privacy
+
+    from .services.privacy import recovery_erase, recovery_export
+
+    if recovery_export not in privacy.EXPORT_PARTS:
+        privacy.EXPORT_PARTS.append(recovery_export)
+    if recovery_erase not in privacy.ERASE_PARTS:
+        privacy.ERASE_PARTS.append(recovery_erase)

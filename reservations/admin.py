@@ -10,7 +10,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import Http404
 from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
 
 from . import access
 from .admin_filters import LocalDayFilter, OverrideFilter
@@ -40,10 +42,12 @@ from .models import (
     TurnTime,
     WaitlistEntry,
 )
+from .roles import is_manager
 from .services.booking import reservation_transition
 from .services.gestures import gesture_approve
 from .services.guests import phone_read
 from .services.messaging import message_retry
+from .services.privacy import erase_guest
 
 BY_RESTAURANT = ("restaurant", admin.RelatedOnlyFieldListFilter)  # never lists another restaurant's name
 
@@ -101,6 +105,38 @@ class ScopedAdmin(ScopedChoices, admin.ModelAdmin):
             if hasattr(response, "render"):
                 response.render()
         return response
+
+
+class ScopedHistory(SimpleHistoryAdmin):
+    """The audit history on a row's "History" page, behind the same wall as the row.
+
+    simple-history shows a row's history even once the row is gone (from its last historical copy); here a
+    row that is not the user's own (`get_queryset`, already scoped) has no history page for them, gone or not,
+    unless its last copy was of one of their restaurants (or groups).
+    """
+
+    history_list_display = ["source"]
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.get_queryset(request).filter(pk=object_id).exists() and not self._gone_but_ours(request,
+                                                                                                      object_id):
+            raise Http404
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not self.get_queryset(request).filter(pk=object_id).exists():
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _gone_but_ours(self, request, object_id) -> bool:
+        last = self.model.history.filter(id=object_id).order_by("-history_date", "-history_id").first()
+        if last is None:
+            return False
+        if request.user.is_superuser:
+            return True
+        if hasattr(last, "restaurant_id"):
+            return access.restaurants_for(request.user).filter(pk=last.restaurant_id).exists()
+        return access.groups_for(request.user).filter(pk=getattr(last, "group_id", None)).exists()
 
 
 class SuperuserOnlyAdmin(admin.ModelAdmin):
@@ -366,7 +402,7 @@ class TableCombinationAdmin(ScopedAdmin):
 
 
 @admin.register(HoldBackRule)
-class HoldBackRuleAdmin(ScopedAdmin):
+class HoldBackRuleAdmin(ScopedHistory, ScopedAdmin):
     form = HoldBackRuleForm
     list_display = ["name", "restaurant", "days", "starts", "ends", "held_tables", "release_minutes_before",
                     "is_active"]
@@ -384,7 +420,7 @@ class HoldBackRuleAdmin(ScopedAdmin):
 
 
 @admin.register(OverbookingPolicy)
-class OverbookingPolicyAdmin(ScopedAdmin):
+class OverbookingPolicyAdmin(ScopedHistory, ScopedAdmin):
     form = OverbookingPolicyForm
     list_display = ["restaurant", "max_overbooked_covers", "max_party_size", "channels", "is_active"]
 
@@ -437,7 +473,7 @@ RESERVATION_TIMES = ["start", "end", "override_at", "created_at", "updated_at", 
 
 
 @admin.register(Reservation)
-class ReservationAdmin(TypedPhoneSearch, ScopedAdmin):
+class ReservationAdmin(TypedPhoneSearch, ScopedHistory, ScopedAdmin):
     """Bookings are made through the book (desk, API), never typed in here: the admin reads and cancels.
 
     Every time is shown in the restaurant's own zone, on the list and on the detail page alike.
@@ -513,11 +549,27 @@ class RefusalAdmin(TypedPhoneSearch, ScopedAdmin):
         return False
 
 
+@admin.action(description="Erase this guest's personal data", permissions=["erase"])
+def erase_guests(modeladmin, request, queryset):
+    erased = 0
+    for guest in queryset:
+        erase_guest(guest, by=request.user)
+        erased += 1
+    modeladmin.message_user(request, f"{erased} guest(s) erased: name, phone, notes and messages are gone; "
+                            "their bookings remain as anonymous counts.", messages.SUCCESS)
+
+
 @admin.register(Guest)
-class GuestAdmin(TypedPhoneSearch, ScopedChoices, admin.ModelAdmin):
-    list_display = ["name", "phone", "group", "tags", "sms_opt_out", "created_at"]
+class GuestAdmin(TypedPhoneSearch, ScopedChoices, ScopedHistory, admin.ModelAdmin):
+    list_display = ["name", "phone", "group", "tags", "sms_opt_out", "created_at", "erased_at"]
     search_fields = ["name", "phone"]
     list_filter = ["sms_opt_out"]
+    readonly_fields = ["erased_at"]
+    actions = [erase_guests]
+
+    def has_erase_permission(self, request) -> bool:
+        # Erasing is a manager's decision (or an admin's), never a host's.
+        return is_manager(request.user)
 
     def get_queryset(self, request):
         # A guest is the group's: a manager sees the guests of their restaurants' groups.

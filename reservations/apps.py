@@ -7,4 +7,4 @@ class ReservationsConfig(AppConfig):
     verbose_name = "Reservation book"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import audit_receivers, signals  # noqa: F401

@@ -16,6 +16,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+from .audit import SOURCES, current_source
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -29,6 +32,27 @@ WEEKDAYS = [
 
 
 LANGUAGES = [("uk", "Ukrainian"), ("en", "English"), ("ru", "Russian")]
+
+
+class AuditRecord(models.Model):
+    """What every audit-history row adds to simple-history's who/when/what: where the change came from."""
+
+    source = models.CharField(max_length=16, choices=[(s, s) for s in SOURCES], default=current_source,
+                              help_text="Where the change came from: api, desk, admin, sms, task, command, "
+                              "guest page or system.")
+
+    class Meta:
+        abstract = True
+
+
+class ReservationAuditRecord(AuditRecord):
+    """A booking's tables are rows of their own (`ReservationTable`): each history row notes them by name, so
+    a change of tables shows in the booking's own history."""
+
+    tables = models.CharField(max_length=300, blank=True, help_text="The booking's tables at the time, by name.")
+
+    class Meta:
+        abstract = True
 
 
 def validate_country(value: str) -> None:
@@ -293,6 +317,7 @@ class HoldBackRule(models.Model):
     )
     is_active = models.BooleanField(default=True, help_text="Untick to stop holding these tables without "
                                     "deleting the rule.")
+    history = HistoricalRecords(bases=[AuditRecord], m2m_fields=["tables"])
 
     class Meta:
         ordering = ["restaurant", "id"]
@@ -324,6 +349,7 @@ class OverbookingPolicy(models.Model):
     channels = models.JSONField(default=list, help_text="Which bookings may be overbooked: taken by phone, or "
                                 "by a host at the desk. Online bookings never are.")
     is_active = models.BooleanField(default=True, help_text="Untick to stop overbooking altogether.")
+    history = HistoricalRecords(bases=[AuditRecord])
 
     class Meta:
         verbose_name_plural = "overbooking policies"
@@ -367,6 +393,10 @@ class Guest(models.Model):
     notes = models.TextField(blank=True)
     sms_opt_out = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the guest's personal data was erased (`services.privacy.erase_guest`): the row stays, nameless,
+    # so their bookings still count.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    history = HistoricalRecords(bases=[AuditRecord])
 
     class Meta:
         ordering = ["name", "id"]
@@ -441,6 +471,8 @@ class Reservation(models.Model):
     prepared_at = models.DateTimeField(null=True, blank=True)
     # The guest's own page is reached by this alone (no login): see `reservations.guest`.
     guest_token = models.CharField(max_length=16, unique=True, default=guest_token_new, editable=False)
+    # The guest's secret link stays out of the record, and the preparation task's own bookkeeping (`prepared_at`).
+    history = HistoricalRecords(bases=[ReservationAuditRecord], excluded_fields=["guest_token", "prepared_at"])
 
     class Meta:
         ordering = ["start", "id"]

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import serializers
 
+from .. import audit
 from ..engine import local_moment
 from ..models import Gesture, Guest, Reservation, StaffNote, WaitlistEntry
 from ..services.guests import GuestDetails, phone_read
@@ -470,3 +471,48 @@ class NoTablesOutput(ErrorOutput):
 class HealthOutput(serializers.Serializer):
     database = serializers.CharField()
     broker = serializers.CharField()
+
+
+# --- the record and the guest's own data ----------------------------------------------------------------------
+
+
+class FieldChangeOutput(serializers.Serializer):
+    # Any JSON value: text, a number, a list, or null (a field that was empty, or a row just created).
+    to = serializers.JSONField(allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.JSONField(allow_null=True)  # `from` is a Python keyword
+        return {"from": fields["from"], "to": fields["to"]}
+
+
+class HistoryEntryOutput(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="When, in the restaurant's time zone.")
+    by = serializers.CharField(allow_null=True, help_text="The username of who made the change; null for the "
+                               "guest or the system (an SMS reply, a background task).")
+    source = serializers.ChoiceField(choices=list(audit.SOURCES), help_text="Where the change came from.")
+    change = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    fields = serializers.DictField(child=FieldChangeOutput(), help_text="What changed, by field: `{\"from\", "
+                                   "\"to\"}` (for `created`, the values it began with).")
+
+
+class GuestExportOutput(serializers.Serializer):
+    guest = serializers.DictField(help_text="The profile as held now.")
+    bookings = serializers.ListField(child=serializers.DictField())
+    refusals = serializers.ListField(child=serializers.DictField())
+    messages = serializers.DictField(help_text="`sent` (SMS we sent them, with bodies) and `received` (SMS "
+                                     "they sent us).")
+    notes = serializers.ListField(child=serializers.DictField(), help_text="Staff notes about their visits.")
+    gestures = serializers.ListField(child=serializers.DictField(), help_text="Complimentary gestures.")
+    recovery_cases = serializers.ListField(child=serializers.DictField())
+    waitlist = serializers.ListField(child=serializers.DictField())
+    expectation_outcomes = serializers.ListField(child=serializers.DictField())
+    history = serializers.ListField(child=HistoryEntryOutput(), help_text="The audit history of the profile.")
+    exported_at = serializers.DateTimeField()
+
+
+class GuestErasedOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    erased_at = serializers.DateTimeField()
+    erased = serializers.DictField(child=serializers.IntegerField(), help_text="How many rows of each kind were "
+                                   "anonymised.")

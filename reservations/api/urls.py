@@ -22,6 +22,7 @@ urlpatterns = [
     # Before the lifecycle's `<action>`: these words are not actions.
     path("reservations/<int:pk>/gestures/", gesture_views.ReservationGesturesView.as_view(),
          name="reservation-gestures"),
+    path("reservations/<int:pk>/history/", views.ReservationHistoryView.as_view(), name="reservation-history"),
     *reports_urls.urlpatterns,
     path("reservations/<int:pk>/<str:action>/", views.ReservationActionView.as_view(), name="reservation-action"),
     path("waitlist/<int:pk>/notify/", views.WaitlistNotifyView.as_view(), name="waitlist-notify"),
@@ -29,4 +30,6 @@ urlpatterns = [
     path("waitlist/<int:pk>/leave/", views.WaitlistLeaveView.as_view(), name="waitlist-leave"),
     path("guests/", views.GuestsView.as_view(), name="guests"),
     path("guests/<int:pk>/", views.GuestDetailView.as_view(), name="guest"),
+    path("guests/<int:pk>/export/", views.GuestExportView.as_view(), name="guest-export"),
+    path("guests/<int:pk>/erase/", views.GuestEraseView.as_view(), name="guest-erase"),
 ]

@@ -17,10 +17,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from .. import access, engine, selectors
-from ..errors import BookBusy, BookError, InvalidCredentials, TableTaken
+from .. import access, engine, history, selectors
+from ..errors import BookBusy, BookError, InvalidCredentials, ManagersOnly, TableTaken
 from ..models import IdempotencyKey, Reservation, Restaurant
-from ..roles import is_staff_member
+from ..roles import is_manager, is_staff_member
 from ..services.auth import token_issue
 from ..services.booking import TRANSITIONS, reservation_create, reservation_transition
 from ..services.gestures import gesture_approve, gesture_present
@@ -33,6 +33,7 @@ from ..services.idempotency import (
     request_fingerprint,
 )
 from ..services.messaging import waitlist_notify
+from ..services.privacy import erase_guest, guest_export
 from ..services.walk_ins import waitlist_leave, waitlist_positions, waitlist_seat, walk_in_arrive
 from . import serializers as s
 from .errors import error_response
@@ -425,6 +426,57 @@ class GuestDetailView(APIView):
                             restaurant=access.guest_home_for(request.user, guest)).validated_data
         guest_update(guest=guest, **changes)
         return Response(s.GuestOutput(selectors.guest_with_visits(guest)).data)
+
+
+class ReservationHistoryView(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        operation_id="reservation_history", responses={200: s.HistoryEntryOutput(many=True), **ERRORS},
+        description="The booking's audit history, oldest first: every change, who made it (`by`, a username; "
+        "null for the guest or the system), from where (`source`: api, desk, admin, sms, task, command, "
+        "guest page, system) and what changed (`fields`: `{\"from\", \"to\"}` by field; `tables` names its "
+        "tables). Staff of the booking's restaurant.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(history.reservation_history(access.reservation_for(request.user, pk)))
+
+
+def manager_guest(request: Request, pk: int):
+    """A guest of the caller's groups, for a manager only (another group's guest is 404 before the role)."""
+    guest = access.guest_for(request.user, pk)
+    if not is_manager(request.user):
+        raise ManagersOnly()
+    return guest
+
+
+class GuestExportView(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        operation_id="guest_export", responses={200: s.GuestExportOutput, **ERRORS},
+        description="Everything held about the guest (managers only; a host gets 403 `managers_only`): "
+        "profile, bookings, refusals, messages (sent and received, with bodies), staff notes, gestures, "
+        "waitlist visits, recovery cases, scored expectations and the profile's audit history.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(guest_export(manager_guest(request, pk)))
+
+
+class GuestEraseView(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(
+        operation_id="guest_erase", request=None, responses={200: s.GuestErasedOutput, **ERRORS},
+        description="Anonymise the guest (managers only): name, phone, notes and message bodies are gone, "
+        "`GET /guests/?phone=` no longer finds them, and their bookings remain only as anonymous counts. "
+        "Cannot be undone; erasing again changes nothing.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        guest = manager_guest(request, pk)
+        erased = erase_guest(guest, by=request.user)
+        guest.refresh_from_db()
+        return Response({"id": guest.pk, "erased_at": guest.erased_at, "erased": erased})
 
 
 class RefusalsView(APIView):

@@ -225,7 +225,7 @@ def reservation_write(
     require_book_lock()
     _race_window()
     bypassed = decision.bypassed or ""
-    reservation = Reservation.objects.create(
+    reservation = Reservation(
         restaurant=restaurant,
         guest=guest,
         party_size=party_size,
@@ -245,9 +245,19 @@ def reservation_write(
         override_reason=(override_reason or "") if bypassed else "",
         override_bypassed=bypassed,
     )
+    # Its tables named on its first history row without a query for them (under the lock, every one counts).
+    reservation._audit_tables = decision.seating.names if decision.seating is not None else ()
+    _on_the_record_as(reservation, by)
+    reservation.save(force_insert=True)
     if decision.seating is not None:
         _assign_tables(reservation, decision.seating.tables)
     return reservation
+
+
+def _on_the_record_as(row, by) -> None:
+    """The audit history names who acted (the service is told even when no request is: a task, the desk)."""
+    if by is not None and by.is_authenticated:
+        row._history_user = by
 
 
 def refusal_record(
@@ -340,6 +350,7 @@ def reservation_transition(
         if target == Status.SEATED and current.arrived_at is None:
             current.arrived_at = now
             fields.append("arrived_at")
+        _on_the_record_as(current, by)
         current.save(update_fields=fields)
         if target in RELEASING:
             current.assignments.filter(released=False).update(released=True)
@@ -386,6 +397,7 @@ def _seat_tables(
                               "time; choose tables to seat them.")
     reservation.assignments.all().delete()
     _assign_tables(reservation, decision.seating.tables)
+    reservation._audit_tables = decision.seating.names  # for the history row its save writes
     changed = []
     if reservation.overbooked:
         reservation.overbooked = False
@@ -450,6 +462,7 @@ def reservation_change(
                               end=current.end, now=now)
             current.start, current.end, current.party_size = decision.start, decision.end, new_size
             current.overbooked = False
+            current._audit_tables = decision.seating.names  # assigned just below; the history row names them
             current.save(update_fields=["start", "end", "party_size", "overbooked", "updated_at"])
             current.assignments.all().delete()
             _assign_tables(current, decision.seating.tables)

@@ -113,6 +113,9 @@ def guest_prepare(*, reservation_id: int, now: datetime | None = None) -> bool:
                 _note_write(current, *_guest_note(current), now=now)
             _triggers_queue(current, now=now)
         current.prepared_at = now
+        # Bookkeeping of the task's own, not a change to the booking: no audit-history row (and no extra
+        # statement under the day lock).
+        current.skip_history_when_saving = True
         current.save(update_fields=["prepared_at"])
     return True
 

@@ -146,7 +146,10 @@ def sms_receive(*, from_number: str, body: str, provider_id: str = "", now: date
         with transaction.atomic(durable=True):
             if outcome.action in (Action.OPTED_OUT, Action.OPTED_IN):
                 opted_out = outcome.action == Action.OPTED_OUT
-                Guest.objects.filter(phone=phone).update(sms_opt_out=opted_out)
+                # Row by row, so each profile's audit history records the guest's STOP or START.
+                for guest in Guest.objects.filter(phone=phone).exclude(sms_opt_out=opted_out):
+                    guest.sms_opt_out = opted_out
+                    guest.save(update_fields=["sms_opt_out"])
                 for guest in guests:
                     guest.sms_opt_out = opted_out
             inbound = InboundMessage.objects.create(

@@ -81,7 +81,10 @@ SUPERUSER_ONLY = {StaffMembership, RestaurantGroup, BookDay, IdempotencyKey}
 def test_every_model_of_the_book_has_an_admin_page():
     from django.apps import apps
 
-    ours = {m for m in apps.get_app_config("reservations").get_models()}
+    # The audit history's rows (django-simple-history) are read on their own row's History page, behind its wall
+    # (test_audit_history.py), not on pages of their own.
+    ours = {m for m in apps.get_app_config("reservations").get_models()
+            if not m._meta.model_name.startswith("historical")}
     registered = {m for m in django_admin.site._registry if m._meta.app_label == "reservations"}
 
     assert ours - registered == set()

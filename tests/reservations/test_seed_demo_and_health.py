@@ -246,10 +246,7 @@ CONTRACT_PAGES = ["/api/schema/", "/api/docs/", "/healthz/"]
 
 # THE one place that says which contract paths are not built yet, and by which later work. Building one makes
 # test_paths_not_built_yet_are_really_missing fail until its line here is deleted.
-NOT_BUILT_YET = {
-    "/api/v1/guests/{id}/export/": "guest privacy",
-    "/api/v1/guests/{id}/erase/": "guest privacy",
-}
+NOT_BUILT_YET: dict[str, str] = {}
 # The contract, kept in the repository (a clone has no ../shared/); the steering copy beside the project wins.
 SHARED_CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "API.md"
 CONTRACT_FILE = Path(__file__).resolve().parents[2] / "docs" / "API.md"

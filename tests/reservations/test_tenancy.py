@@ -115,6 +115,24 @@ def the_open_cases(response, w: World, who: str) -> None:
     assert [(c["id"], c["kind"], c["status"]) for c in response.json()] == [(w.case.pk, "mistake", "open")]
 
 
+def the_bookings_record(response, w: World, who: str) -> None:
+    first = response.json()[0]
+    assert (first["change"], first["by"], first["source"]) == ("created", "host", "system")
+    assert first["fields"]["status"] == {"from": None, "to": "booked"}
+
+
+def the_guests_export(response, w: World, who: str) -> None:
+    body = response.json()
+    assert (body["guest"]["name"], body["guest"]["phone"]) == ("Olena K.", PHONE)
+    assert [b["id"] for b in body["bookings"]] == [w.reservation.pk]
+
+
+def the_guest_erased(response, w: World, who: str) -> None:
+    w.guest.refresh_from_db()
+    assert (w.guest.name, w.guest.phone, w.guest.erased_at is not None) == ("", None, True)
+    assert Reservation.objects.filter(pk=w.reservation.pk, guest=w.guest).exists(), "the booking still counts"
+
+
 def anonymous_echo(response, w: World, who: str) -> None:
     guest = response.json()["guest"]
     if who in OWN:
@@ -169,6 +187,13 @@ ROWS = [
     Row("guest", "get", lambda api, w: api.get(f"/api/v1/guests/{w.guest.pk}/"), STAFF_ROW),
     Row("guest", "patch", lambda api, w: api.patch(
         f"/api/v1/guests/{w.guest.pk}/", {"notes": "prefers the terrace"}, format="json"), STAFF_ROW),
+    Row("reservation-history", "get", lambda api, w: api.get(f"/api/v1/reservations/{w.reservation.pk}/history/"),
+        STAFF_ROW, sees=the_bookings_record),
+    # A guest's own data is for managers: a host of the group is refused (403), another group's staff find nothing.
+    Row("guest-export", "get", lambda api, w: api.get(f"/api/v1/guests/{w.guest.pk}/export/"),
+        {**STAFF_ROW, "host": 403}, sees=the_guests_export),
+    Row("guest-erase", "post", lambda api, w: api.post(f"/api/v1/guests/{w.guest.pk}/erase/"),
+        {**STAFF_ROW, "host": 403}, sees=the_guest_erased),
     Row("comp-reaction", "post", lambda api, w: api.post(
         f"/api/v1/comps/{w.comp.pk}/reaction/", {"reaction": "pleased"}, format="json"),
         {**STAFF_ROW, **dict.fromkeys(OWN, 409)}),  # not presented yet
