@@ -52,11 +52,27 @@ def caller(request, staff) -> dict[str, str]:
 
 
 @pytest.fixture
-def api_schema(seeded, settings):
+def api_schema(seeded, caller, settings):
+    """The schema as the app serves it, called in this process, inside this test's transaction.
+
+    Like Django's test client, keep Django from closing "old" connections at each request's start and end:
+    inside the test's transaction the connection never looks reusable, and closing it would end the
+    transaction (on PostgreSQL every later query would then fail). After `caller`, whose test client puts the
+    handlers back when it is done.
+    """
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
     from cxhost.wsgi import application
 
     settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN
-    return schemathesis.openapi.from_wsgi("/api/schema/", application)
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/schema/", application)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
