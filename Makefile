@@ -8,7 +8,7 @@ HOST_PORT ?= 127.0.0.1:8000
 # The background-work tests run a real Celery worker on this Redis (a database number of their own).
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: demo prod bench-prod fault-run test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages
+.PHONY: demo prod bench-prod fault-run test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages fuzz
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ check-redis:
 	fi
 
 test: lint check-redis test-sqlite test-postgres
+
+# Schemathesis over the whole OpenAPI schema, alone (it is part of `make test` too); on SQLite, or on PostgreSQL
+# with DATABASE_URL=postgres://… . FUZZ_EXAMPLES (default 20 per operation and caller) searches harder.
+fuzz: $(VENV)/.installed
+	$(PY) -m pytest tests/fuzz -q
 
 # Background work against Redis (see the README): REDIS_URL=redis://127.0.0.1:6379/0 make worker / make beat
 worker:

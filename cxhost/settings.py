@@ -233,6 +233,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # A booking's status appears in several serializers: one name for it in the schema.
     "ENUM_NAME_OVERRIDES": {"ReservationStatusEnum": "reservations.models.Reservation.Status"},
+    # The errors every operation can give (400/401/403/404/409/413/415/422/429/503, one `Error` body), added
+    # to each operation, a new one included; and /healthz/.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reservations.api.schema.add_standard_errors",
+    ],
 }
 
 # Celery: with no REDIS_URL, tasks run in-process (the embedded default).

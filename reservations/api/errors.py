@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from ..errors import BookError
+
+logger = logging.getLogger("cxhost")
 
 CODES = {
     exceptions.ParseError: "malformed_json",
@@ -47,6 +51,13 @@ def unexpected_error_answer(exc: BaseException) -> tuple[int, dict, dict[str, st
         return 413, error_body("request_too_large", "The request body is larger than this API accepts."), {}
     if isinstance(exc, SuspiciousOperation):
         return 400, error_body("bad_request", "The request could not be accepted."), {}
+    if isinstance(exc, DataError):
+        # A value the database cannot hold that got past validation (PostgreSQL refuses a NUL in text, e.g. in
+        # a token header or a signed webhook's field): the request's fault, not a 500. Logged, so that the
+        # validation that should have caught it gets written.
+        logger.warning("a value the database refused: %s", exc)
+        return 400, error_body("bad_request", "The request holds a value that cannot be stored "
+                                              "(such as a NUL character)."), {}
     if database_unavailable(exc):
         body = error_body("database_unavailable", "The database is briefly unavailable; nothing was saved. "
                           "Please try again in a few seconds.")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import serializers
 
@@ -457,12 +457,14 @@ def staff_note_data(note: StaffNote) -> dict:
             "start": local_iso(note.reservation.start, tz), "created_at": local_iso(note.created_at, tz)}
 
 
+@extend_schema_serializer(component_name="Error")  # the one error body, shared with reservations.api.schema
 class ErrorOutput(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
 
 
+@extend_schema_serializer(component_name="NoTablesOutput")  # not ErrorOutput's name, which it would inherit
 class NoTablesOutput(ErrorOutput):
     reasons = serializers.ListField(child=serializers.CharField())
     alternatives = serializers.ListField(child=serializers.DictField())

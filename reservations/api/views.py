@@ -265,6 +265,7 @@ class ReservationActionView(APIView):
     @extend_schema(
         operation_id="reservation_action",
         request=s.SeatInput,
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=list(TRANSITIONS))],
         responses={
             200: s.ReservationOutput,
             409: OpenApiResponse(s.ErrorOutput, "invalid_transition, table_taken, held_for_walk_ins, no_free_table"),

@@ -55,6 +55,9 @@ def idempotency_claim(
     """Claim the key for this request, or answer with what the first request got."""
     if not key or len(key) > 255:
         raise InvalidInput({"Idempotency-Key": ["Send a key of 1 to 255 characters."]})
+    if not key.isprintable():
+        # PostgreSQL cannot store a NUL in text (it was a 500 there); no client needs control characters.
+        raise InvalidInput({"Idempotency-Key": ["Send a key of printable characters."]})
     now = now or timezone.now()
     expired = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     IdempotencyKey.objects.filter(scope=scope, key=key, created_at__lt=expired).delete()

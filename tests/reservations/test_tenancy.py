@@ -2,17 +2,19 @@
 
 Samna's rows are the target. `host` and `manager` are Samna's staff (own restaurant), `steak-host` and
 `steak-manager` are The Steakhouse's (another restaurant, another group), `admin` is a superuser (every
-restaurant), `diner` is logged in but nobody's staff. A new endpoint without rows here fails
-`test_every_endpoint_has_rows_in_the_table`.
+restaurant), `diner` is logged in but nobody's staff. A new endpoint without rows here — any URL pattern and
+method the resolver serves under /api/v1/ — fails `test_every_endpoint_has_rows_in_the_table`, and one the
+OpenAPI schema does not document fails `test_the_schema_documents_every_endpoint_and_nothing_else`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from django.urls import URLPattern, get_resolver
+from django.urls import URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from recovery.models import RecoveryCase
@@ -234,6 +236,8 @@ ROWS = [
         "/sms/inbound/", {"From": PHONE, "Body": "X"}), dict.fromkeys(USERS, 403)),
     Row("sms-status", "post", lambda api, w: api.post(
         "/sms/status/", {"MessageSid": "SM1", "MessageStatus": "undelivered"}), dict.fromkeys(USERS, 403)),
+    # Open to all (a load balancer asks it), and it tells nothing of any restaurant.
+    Row("healthz", "get", lambda api, w: api.get("/healthz/"), PUBLIC),
 ]
 CASES = [(row, who) for row in ROWS for who in USERS]
 
@@ -273,23 +277,58 @@ def test_the_wall(world, staff, row: Row, who: str):
         row.sees(response, world, who)
 
 
-def _api_endpoints() -> set[tuple[str, str]]:
-    resolver = get_resolver()
-    api = next(p for p in resolver.url_patterns if str(p.pattern) == "api/v1/")
-    # Twilio's webhooks sit beside the API: a login opens nothing there either.
-    webhooks = [p for p in resolver.url_patterns if str(p.pattern).startswith("sms/")]
+METHODS = ("get", "post", "put", "patch", "delete")
+# Beside /api/v1/: Twilio's webhooks (a login opens nothing there either) and the health check.
+BESIDE_THE_API = ("sms/", "healthz/")
+
+
+def _routes(patterns=None, prefix: str = ""):
+    """Every URL pattern under the resolver as (route, pattern), includes walked into."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, route)
+        else:
+            yield route, pattern
+
+
+def _openapi_path(route: str) -> str:
+    """`api/v1/reservations/<int:pk>/` as the schema writes it: `/api/v1/reservations/{id}/`."""
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{%s}" % ("id" if m[1] == "pk" else m[1]), route)
+
+
+def _schema_operations() -> set[tuple[str, str]]:
+    document = APIClient().get("/api/schema/", {"format": "json"}).json()
+    return {(path, method) for path, item in document["paths"].items() for method in item if method in METHODS}
+
+
+def _endpoints() -> set[tuple[str, str, str]]:
+    """(URL name, method, schema path) of every endpoint, from the URL resolver: a class-based view's methods
+    from the class, a plain function view's (which answers any) from the schema."""
+    documented = _schema_operations()
     found = set()
-    for pattern in [*api.url_patterns, *webhooks]:
-        assert isinstance(pattern, URLPattern)
-        view = pattern.callback.view_class
-        for method in ("get", "post", "put", "patch", "delete"):
-            if hasattr(view, method):
-                found.add((pattern.name, method))
+    for route, pattern in _routes():
+        if not route.startswith(("api/v1/", *BESIDE_THE_API)):
+            continue
+        path = _openapi_path(route)
+        view = getattr(pattern.callback, "view_class", None)
+        methods = ([m for m in METHODS if hasattr(view, m)] if view is not None
+                   else [m for p, m in documented if p == path])
+        assert methods, f"{route}: no method found (a function view must be in the schema)"
+        found.update((pattern.name, method, path) for method in methods)
     return found
 
 
 def test_every_endpoint_has_rows_in_the_table():
-    assert _api_endpoints() == {(row.name, row.method) for row in ROWS}
+    """Every URL pattern × method the resolver serves under /api/v1/ (and the webhooks, /healthz/) has a row,
+    and every row is still an endpoint."""
+    assert {(name, method) for name, method, _ in _endpoints()} == {(row.name, row.method) for row in ROWS}
+
+
+def test_the_schema_documents_every_endpoint_and_nothing_else():
+    """The OpenAPI schema (what Schemathesis fuzzes, tests/fuzz/) and the URL resolver list the same
+    operations: an endpoint missing from the schema would never be fuzzed."""
+    assert _schema_operations() == {(path, method) for _, method, path in _endpoints()}
 
 
 VIEW_MODULES = ["reservations.api.views", "reservations.api.gesture_views", "reservations.desk.views",
