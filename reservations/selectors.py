@@ -201,8 +201,17 @@ def active_bookings(
             entry = bookings[pk] = [b_start, b_end, covers, overbooked, []]
         if table_id is not None:
             entry[4].append(table_id)
+    moments: dict[int, datetime] = {}  # a day's bookings share a few dozen start and end times
+
+    def moment(microseconds: int) -> datetime:
+        found = moments.get(microseconds)
+        if found is None:
+            found = moments[microseconds] = moment_of(microseconds)
+        return found
+
     return [
-        engine.Booking(moment_of(b_start), moment_of(b_end), covers, tuple(sorted(tables)), overbooked, pk)
+        engine.Booking(moment(b_start), moment(b_end), covers, tuple(sorted(tables)) if len(tables) > 1 else
+                       tuple(tables), overbooked, pk)
         for pk, (b_start, b_end, covers, overbooked, tables) in bookings.items()
     ]
 
