@@ -22,6 +22,11 @@ class EpochMicroseconds(Func):
     arity = 1
     output_field = BigIntegerField()
 
+    @property
+    def convert_value(self):
+        # Both databases already hand back an int: skip Django's per-value int() (two per row, thousands a day).
+        return self._convert_value_noop
+
     def as_postgresql(self, compiler, connection, **extra):
         return self.as_sql(compiler, connection,
                            template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint", **extra)

@@ -329,6 +329,19 @@ def _aware(day: date, at: time, tz: ZoneInfo, *, after: datetime | None = None) 
 
 def plan_day(config: RestaurantConfig, day: date, bookings: Iterable[Booking]) -> DayPlan:
     """The day's services, slot grid and hold-back windows, with its bookings."""
+    # The day without its bookings depends on the set-up alone: worked out once per set-up and day (the set-up
+    # is cached per process and replaced when it changes), not on every request.
+    days = config.__dict__.setdefault("_empty_days", {})
+    empty = days.get(day)
+    if empty is None:
+        if len(days) >= 1024:
+            days.clear()
+        empty = days[day] = _empty_day(config, day)
+    bookings = tuple(bookings)
+    return empty.with_bookings(bookings) if bookings else empty
+
+
+def _empty_day(config: RestaurantConfig, day: date) -> DayPlan:
     tz = config.tz
     weekday = day.weekday()
     rules = [s for s in config.services if s.weekday == weekday]
@@ -365,7 +378,7 @@ def plan_day(config: RestaurantConfig, day: date, bookings: Iterable[Booking]) -
             start = _aware(_hold_day(rules, day, hold.starts), hold.starts, tz)
             holds.append(HoldWindow(hold.tables, start, _aware(day, hold.ends, tz, after=start),
                                     timedelta(minutes=hold.release_minutes)))
-    return DayPlan(config, day, closed, tuple(services), tuple(sorted(grid)), tuple(holds), tuple(bookings))
+    return DayPlan(config, day, closed, tuple(services), tuple(sorted(grid)), tuple(holds), ())
 
 
 def book_window(plan: DayPlan) -> tuple[datetime, datetime] | None:

@@ -202,18 +202,17 @@ def active_bookings(
         if table_id is not None:
             entry[4].append(table_id)
     moments: dict[int, datetime] = {}  # a day's bookings share a few dozen start and end times
-
-    def moment(microseconds: int) -> datetime:
-        found = moments.get(microseconds)
-        if found is None:
-            found = moments[microseconds] = moment_of(microseconds)
-        return found
-
-    return [
-        engine.Booking(moment(b_start), moment(b_end), covers, tuple(sorted(tables)) if len(tables) > 1 else
-                       tuple(tables), overbooked, pk)
-        for pk, (b_start, b_end, covers, overbooked, tables) in bookings.items()
-    ]
+    day = []
+    for pk, (b_start, b_end, covers, overbooked, tables) in bookings.items():
+        start = moments.get(b_start)
+        if start is None:
+            start = moments[b_start] = moment_of(b_start)
+        end = moments.get(b_end)
+        if end is None:
+            end = moments[b_end] = moment_of(b_end)
+        day.append(engine.Booking(start, end, covers, tuple(sorted(tables)) if len(tables) > 1 else tuple(tables),
+                                  overbooked, pk))
+    return day
 
 
 # Tables held outside the book for one guest, as engine bookings with a `hold` name: each source is
