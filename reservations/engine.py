@@ -334,7 +334,7 @@ def plan_day(config: RestaurantConfig, day: date, bookings: Iterable[Booking]) -
     days = config.__dict__.setdefault("_empty_days", {})
     empty = days.get(day)
     if empty is None:
-        if len(days) >= 1024:
+        if len(days) >= 64:  # a few KB a day: bounded for a chain's many set-ups in one process
             days.clear()
         empty = days[day] = _empty_day(config, day)
     bookings = tuple(bookings)
