@@ -195,18 +195,13 @@ class BusyIndex:
 
     def __init__(self, bookings: Iterable[Booking]) -> None:
         spans: dict[int, list[tuple[float, float]]] = {}
-        seconds: dict[datetime, float] = {}  # a day's bookings share a few dozen start and end times
         for booking in bookings:
             if booking.tables:
-                start, end = booking.start, booking.end
-                a = seconds.get(start)
-                if a is None:
-                    a = seconds[start] = start.timestamp()
-                b = seconds.get(end)
-                if b is None:
-                    b = seconds[end] = end.timestamp()
+                # Not memoised by datetime: two wall-clock times of a DST fall-back night compare equal in one
+                # zone (fold is ignored) while they are an hour apart.
+                span = (booking.start.timestamp(), booking.end.timestamp())
                 for table in booking.tables:
-                    spans.setdefault(table, []).append((a, b))
+                    spans.setdefault(table, []).append(span)
         self._starts: dict[int, list[float]] = {}
         self._ends: dict[int, list[float]] = {}
         for table, taken in spans.items():
