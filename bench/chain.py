@@ -1,8 +1,10 @@
 """Chain scale (issue 9): `big` at full stretch, measured from outside against a real gunicorn on PostgreSQL.
 
 Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> .venv/bin/python bench/chain.py [--seed] [-n 200]
-It seeds `big` with `seed_load` when asked (or when it is missing) and times that, starts gunicorn
-(4 sync workers, as the issue measured), times N sequential requests per URL after a warm-up, counts each
+It seeds `big` with `seed_load` when asked (or when it is missing) and times that, starts gunicorn in one of two
+shapes (`--shape production`, the default: gunicorn.conf.py's gthread, 2 processes x 8 threads, connections kept
+60 s; `--shape issue`: 4 sync workers and a new connection per request, as the issue first measured), times N
+sequential requests per URL after a warm-up, counts each
 request's queries in-process (cold: set-up cache cleared; warm), and prints one table where every figure is
 also a ratio to `/healthz/` p50 measured in the same run (absolute times drift on a shared machine).
 Never run as a test.
@@ -29,6 +31,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxhost.settings")
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # a production-shaped server, DEBUG off
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault("PUBLIC_THROTTLE_RATE", "1000000/min")  # the benchmark's volley is not an abuser
+os.environ.setdefault("HTTPS", "0")  # plain http on this machine: no redirect to https
 
 import django  # noqa: E402
 
@@ -43,7 +46,11 @@ from django.utils import timezone  # noqa: E402
 from reservations import selectors  # noqa: E402
 from reservations.models import Reservation, Restaurant  # noqa: E402
 
-WORKERS = 4
+# (gunicorn arguments, CONN_MAX_AGE). gunicorn reads ./gunicorn.conf.py in every shape; the arguments win.
+SHAPES = {
+    "production": (["-c", "gunicorn.conf.py", "--workers", "2", "--threads", "8"], "60"),
+    "issue": (["--workers", "4", "--worker-class", "sync", "--threads", "1"], "0"),
+}
 
 
 def free_port() -> int:
@@ -64,11 +71,13 @@ def get(port: int, path: str) -> tuple[int, float]:
         conn.close()
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, shape: str) -> subprocess.Popen:
+    arguments, conn_max_age = SHAPES[shape]
     process = subprocess.Popen(
         [str(PROJECT / ".venv" / "bin" / "gunicorn"), "cxhost.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(WORKERS), "--timeout", "120", "--preload"],
-        cwd=PROJECT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         *arguments, "--timeout", "120", "--preload"],
+        cwd=PROJECT, env=dict(os.environ, CONN_MAX_AGE=conn_max_age, GUNICORN_ACCESS_LOG=""),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -113,6 +122,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", action="store_true", help="rebuild big first (seed_load), and time it")
     parser.add_argument("-n", type=int, default=200, help="timed requests per URL (200)")
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="production",
+                        help="production (gthread, connections reused; default) or issue (4 sync, no reuse)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("bench/chain.py measures PostgreSQL: set DATABASE_URL=postgres://…")
@@ -136,7 +147,7 @@ def main() -> None:
     counts = {name: (queries(path) if name != "/healthz/" else "-") for name, path in urls}
 
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, args.shape)
     try:
         rows = []
         for name, path in urls:
@@ -153,8 +164,9 @@ def main() -> None:
 
     base = rows[0][1]
     total = Reservation.objects.filter(restaurant=big).count()
-    print(f"Chain scale — PostgreSQL, gunicorn {WORKERS} sync workers, {args.n} sequential requests per URL, "
-          f"one client")
+    arguments, conn_max_age = SHAPES[args.shape]
+    print(f"Chain scale — PostgreSQL, gunicorn {' '.join(arguments)} (CONN_MAX_AGE {conn_max_age}), "
+          f"{args.n} sequential requests per URL, one client, load average {os.getloadavg()[0]:.1f}")
     print(f"big: {total} bookings in all, {bookings_that_day} on {day} (day+5)"
           + (f"; seed_load took {seed_seconds:.1f} s" if seed_seconds is not None else "") + "\n")
     header = f"{'request':32} {'p50 ms':>8} {'p95 ms':>8} {'p50 ×healthz':>13} {'p95 ×healthz':>13} " \

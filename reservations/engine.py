@@ -15,9 +15,12 @@ invent nor lose a slot.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 # Reason codes, in the order the main `reason` is chosen.
@@ -119,13 +122,22 @@ class RestaurantConfig:
         ordered = tuple(sorted(self.seatings, key=lambda s: (s.max_covers, len(s.tables), s.min_covers, s.tables)))
         object.__setattr__(self, "seatings", ordered)
 
-    @property
+    # Computed once per set-up (it is cached per process), not once per slot.
+    @cached_property
     def largest_party(self) -> int:
         return max((s.max_covers for s in self.seatings), default=0)
 
-    @property
+    @cached_property
     def longest_turn(self) -> timedelta:
         return timedelta(minutes=max((t.minutes for t in self.turn_times), default=0))
+
+    def seatings_for(self, party_size: int) -> tuple[Seating, ...]:
+        """The seatings that fit the party, best fit first (as `seatings`), remembered per party size."""
+        fitting = self.__dict__.setdefault("_fitting", {})
+        found = fitting.get(party_size)
+        if found is None:
+            found = fitting[party_size] = tuple(s for s in self.seatings if s.fits(party_size))
+        return found
 
     def turn_time(self, party_size: int) -> timedelta | None:
         for rule in self.turn_times:
@@ -137,9 +149,12 @@ class RestaurantConfig:
 # --- one day ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Booking:
-    """An active booking as the engine sees it: when, how many, which tables."""
+class Booking(NamedTuple):
+    """An active booking as the engine sees it: when, how many, which tables.
+
+    A named tuple, not a dataclass: a day at a large restaurant builds a thousand or more of these per request,
+    and a tuple is made several times faster than a frozen dataclass.
+    """
 
     start: datetime
     end: datetime
@@ -168,6 +183,55 @@ class HoldWindow:
     release_before: timedelta
 
 
+class BusyIndex:
+    """Each table's taken time as sorted, disjoint intervals in epoch seconds, built once per plan in one
+    pass over the bookings: "is table T free in [a, b)" is one binary search, not a scan of its bookings.
+
+    Epoch seconds (correctly rounded floats: microsecond instants keep their order and equality) rather than
+    aware datetimes, whose every comparison across two zones asks both for their UTC offsets.
+    """
+
+    __slots__ = ("_starts", "_ends")
+
+    def __init__(self, bookings: Iterable[Booking]) -> None:
+        spans: dict[int, list[tuple[float, float]]] = {}
+        for booking in bookings:
+            if booking.tables:
+                # Not memoised by datetime: two wall-clock times of a DST fall-back night compare equal in one
+                # zone (fold is ignored) while they are an hour apart.
+                span = (booking.start.timestamp(), booking.end.timestamp())
+                for table in booking.tables:
+                    spans.setdefault(table, []).append(span)
+        self._starts: dict[int, list[float]] = {}
+        self._ends: dict[int, list[float]] = {}
+        for table, taken in spans.items():
+            taken.sort()  # the day's bookings come ordered by start: a linear pass for Timsort
+            starts: list[float] = []
+            ends: list[float] = []
+            for start, end in taken:
+                if starts and start <= ends[-1]:
+                    # Overlapping or touching: one stretch. Half-open, so the union is exactly the merged span.
+                    if end > ends[-1]:
+                        ends[-1] = end
+                else:
+                    starts.append(start)
+                    ends.append(end)
+            self._starts[table] = starts
+            self._ends[table] = ends
+
+    def free(self, tables: Iterable[int], start: float, end: float) -> bool:
+        """Whether every one of `tables` is free for all of [start, end) (epoch seconds)."""
+        for table in tables:
+            ends = self._ends.get(table)
+            if ends is None:
+                continue
+            # The first stretch still running at `start`; the table is taken if it begins before `end`.
+            i = bisect_right(ends, start)
+            if i < len(ends) and self._starts[table][i] < end:
+                return False
+        return True
+
+
 @dataclass(frozen=True)
 class DayPlan:
     config: RestaurantConfig
@@ -177,18 +241,20 @@ class DayPlan:
     grid: tuple[datetime, ...]
     holds: tuple[HoldWindow, ...]
     bookings: tuple[Booking, ...]
-    _busy: dict[int, list[tuple[datetime, datetime]]] = field(default_factory=dict, repr=False, compare=False)
+    _busy: BusyIndex = field(init=False, repr=False, compare=False)
+    # Overbooked bookings (start, end, covers) in epoch seconds: the only ones the overbooking sweep reads.
+    _overbooked: tuple[tuple[float, float, int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for booking in self.bookings:
-            for table in booking.tables:
-                self._busy.setdefault(table, []).append((booking.start, booking.end))
+        object.__setattr__(self, "_busy", BusyIndex(self.bookings))
+        object.__setattr__(self, "_overbooked", tuple(
+            (b.start.timestamp(), b.end.timestamp(), b.covers) for b in self.bookings if b.overbooked))
 
     def table_free(self, table: int, start: datetime, end: datetime) -> bool:
-        return all(not (b_start < end and start < b_end) for b_start, b_end in self._busy.get(table, ()))
+        return self._busy.free((table,), start.timestamp(), end.timestamp())
 
     def seating_free(self, seating: Seating, start: datetime, end: datetime) -> bool:
-        return all(self.table_free(t, start, end) for t in seating.tables)
+        return self._busy.free(seating.tables, start.timestamp(), end.timestamp())
 
     def with_booking(self, booking: Booking) -> DayPlan:
         return self.with_bookings((*self.bookings, booking))
@@ -258,6 +324,19 @@ def _aware(day: date, at: time, tz: ZoneInfo, *, after: datetime | None = None) 
 
 def plan_day(config: RestaurantConfig, day: date, bookings: Iterable[Booking]) -> DayPlan:
     """The day's services, slot grid and hold-back windows, with its bookings."""
+    # The day without its bookings depends on the set-up alone: worked out once per set-up and day (the set-up
+    # is cached per process and replaced when it changes), not on every request.
+    days = config.__dict__.setdefault("_empty_days", {})
+    empty = days.get(day)
+    if empty is None:
+        if len(days) >= 64:  # a few KB a day: bounded for a chain's many set-ups in one process
+            days.clear()
+        empty = days[day] = _empty_day(config, day)
+    bookings = tuple(bookings)
+    return empty.with_bookings(bookings) if bookings else empty
+
+
+def _empty_day(config: RestaurantConfig, day: date) -> DayPlan:
     tz = config.tz
     weekday = day.weekday()
     rules = [s for s in config.services if s.weekday == weekday]
@@ -294,7 +373,7 @@ def plan_day(config: RestaurantConfig, day: date, bookings: Iterable[Booking]) -
             start = _aware(_hold_day(rules, day, hold.starts), hold.starts, tz)
             holds.append(HoldWindow(hold.tables, start, _aware(day, hold.ends, tz, after=start),
                                     timedelta(minutes=hold.release_minutes)))
-    return DayPlan(config, day, closed, tuple(services), tuple(sorted(grid)), tuple(holds), tuple(bookings))
+    return DayPlan(config, day, closed, tuple(services), tuple(sorted(grid)), tuple(holds), ())
 
 
 def book_window(plan: DayPlan) -> tuple[datetime, datetime] | None:
@@ -361,13 +440,14 @@ def horizon_end(config: RestaurantConfig, now: datetime) -> datetime:
 
 def peak_overbooked_covers(plan: DayPlan, start: datetime, end: datetime) -> int:
     """The most overbooked covers present at any one moment of [start, end)."""
-    events: list[tuple[datetime, int]] = []
-    for booking in plan.bookings:
-        if booking.overbooked and booking.start < end and start < booking.end:
-            events.append((max(booking.start, start), booking.covers))
-            events.append((booking.end, -booking.covers))
+    a, b = start.timestamp(), end.timestamp()
+    events: list[tuple[float, int]] = []
+    for b_start, b_end, covers in plan._overbooked:
+        if b_start < b and a < b_end:
+            events.append((max(b_start, a), covers))
+            events.append((b_end, -covers))
     # Ends sort before starts at the same moment: half-open intervals do not overlap.
-    events.sort(key=lambda e: (e[0], e[1]))
+    events.sort()
     peak = current = 0
     for _, delta in events:
         current += delta
@@ -459,8 +539,9 @@ def decide(
     held = _held_tables(plan, start, end, now)
     may_use_held = channel == WALK_IN
     first_held: Seating | None = None
-    for seating in config.seatings:
-        if not seating.fits(party_size) or not plan.seating_free(seating, start, end):
+    busy, a, b = plan._busy, start.timestamp(), end.timestamp()
+    for seating in config.seatings_for(party_size):
+        if not busy.free(seating.tables, a, b):
             continue
         if held.isdisjoint(seating.tables):
             return Decision(start, True, seating=seating, end=end)
@@ -560,7 +641,8 @@ def decide_seating(
             return Decision(start, False, reasons=(TABLE_TAKEN,), end=end)
         candidates = [tables]
     else:
-        candidates = [s for s in config.seatings if s.fits(party_size) and plan.seating_free(s, start, end)]
+        busy, a, b = plan._busy, start.timestamp(), end.timestamp()
+        candidates = [s for s in config.seatings_for(party_size) if busy.free(s.tables, a, b)]
         if not candidates:
             return Decision(start, False, reasons=(FULLY_BOOKED,), end=end)
 

@@ -183,3 +183,29 @@ def test_the_floors_comps_and_notes_cost_the_same_few_queries_for_two_parties_or
     assert (listed_comps, listed_notes) == (8, 8)
     assert comps_eight == comps_two and notes_eight == notes_two, "no query per gesture or note"
     assert comps_two <= 6 and notes_two <= 6
+
+
+@pytest.mark.django_db
+def test_the_days_bookings_are_searched_by_restaurant_and_start_not_read_through_the_history(anon_api):
+    """SQLite's planner once walked the restaurant-only index (its rows come in id order, which the query sorted
+    by), reading every booking the restaurant ever had: availability grew with years of history."""
+    day = next_weekday(1)
+    samna = demo_restaurant_reset()
+    _grow(samna, 10, day)
+    url = f"/api/v1/restaurants/samna/availability/?date={day.isoformat()}&party_size=2"
+    with CaptureQueriesContext(connection) as captured:
+        assert anon_api.get(url).status_code == 200
+    (sql,) = [q["sql"] for q in captured.captured_queries
+              if q["sql"].startswith('SELECT "reservations_reservation"."id"') and "reservationtable" in q["sql"]]
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        else:
+            cursor.execute("ANALYZE reservations_reservation")
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "reservation_day_idx" in plan, plan
+    if connection.vendor == "sqlite":
+        assert "start>? AND start<?" in plan, plan
