@@ -118,8 +118,8 @@ else:
 def seed_state(env: dict) -> str:
     """Deletes this bench's own bookings, then says what `big` holds: 'ahead completed seeded-today'."""
     out = subprocess.run([PY, "manage.py", "shell", "-c", SEED_CHECK.format(mark=MARK)], cwd=PROJECT, env=env,
-                         check=True, capture_output=True, text=True).stdout.split()
-    return " ".join(out)
+                         check=True, capture_output=True, text=True).stdout.strip().splitlines()
+    return out[-1] if out else ""  # the last line: Django's shell may announce its imports first
 
 
 def start_server(env: dict) -> tuple[subprocess.Popen, int]:

@@ -20,6 +20,11 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if "--big" in sys.argv:  # DATABASE_URL's own database, with production's settings (DEBUG off, plain http)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxhost.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 20 + "x9Z2q")
+    os.environ.setdefault("HTTPS", "0")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxhost.test_settings")  # a throw-away database, like the tests
 
 import django  # noqa: E402
