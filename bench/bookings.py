@@ -229,7 +229,7 @@ def main() -> None:
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
     cache = redis.Redis.from_url(redis_url)
     seed = ["--days", str(args.days), "--per-day", str(args.per_day), "--history-days", str(args.history_days)]
-    name = f"{args.days}x{args.per_day}+{args.history_days}"
+    name = f"{args.days}x{args.per_day}-h{args.history_days}"  # no "+": a URL would read it as a space
 
     pg_env = django_env(pg_url)
     manage(pg_env, "migrate", "--noinput", "-v0")
