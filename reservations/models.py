@@ -437,7 +437,10 @@ class Reservation(models.Model):
     # Statuses in which a booking holds its table and counts towards covers.
     ACTIVE_STATUSES = (Status.BOOKED, Status.CONFIRMED, Status.ARRIVED, Status.SEATED)
 
-    restaurant = models.ForeignKey(Restaurant, on_delete=models.PROTECT, related_name="reservations")
+    # No index of its own: `reservation_day_idx` (restaurant, start) serves every lookup by restaurant, and with
+    # a second one SQLite's planner took the restaurant-only index and walked every booking the restaurant ever
+    # had for one day's book (0.3 s at `big`, inside the booking's write lock; 4 ms on the day index).
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.PROTECT, related_name="reservations", db_index=False)
     guest = models.ForeignKey(Guest, on_delete=models.PROTECT, null=True, blank=True, related_name="reservations")
     party_size = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     start = models.DateTimeField()

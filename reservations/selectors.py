@@ -428,7 +428,7 @@ def desk_book(restaurant: Restaurant, start: datetime, end: datetime) -> list[Re
     """The bookings starting in [start, end), every status, with what the desk's timeline and badges need.
 
     Lean rows (no restaurant, guest or table objects: a full evening is drawn many times a minute): each
-    carries `guest_label` (name, else phone), `guest_visits`, `table_rows` [(table id, name, released)],
+    carries `guest_label` (name, else phone), `guest_visited`, `table_rows` [(table id, name, released)],
     `recovery_open` and `dessert_queued`. Five queries however many bookings the evening holds.
     """
     rows = list(
@@ -438,8 +438,10 @@ def desk_book(restaurant: Restaurant, start: datetime, end: datetime) -> list[Re
         .annotate(
             # As text: a phone read back into a PhoneNumber costs more than the rest of the row.
             guest_label=Coalesce(NullIf(F("guest__name"), Value("")), Cast("guest__phone", CharField())),
-            guest_visits=Count("guest__reservations",
-                               filter=Q(guest__reservations__status=Reservation.Status.COMPLETED)),
+            # Whether the guest has ever come, not how often: stops at their first completed visit, where a
+            # count walked all of them (a regular's hundreds at a busy restaurant: 0.8 s for `big`'s evening).
+            guest_visited=Exists(Reservation.objects.filter(guest_id=OuterRef("guest_id"),
+                                                            status=Reservation.Status.COMPLETED)),
         )
         .order_by("start", "id")
     )

@@ -64,7 +64,11 @@ ACTION_LABELS = {
 def badges(reservation: Reservation) -> list[tuple[str, str, str]]:
     """What the host should notice about a booking, as (code, words, a short word)."""
     found = []
-    if reservation.guest_id and getattr(reservation, "guest_visits", 1) == 0:
+    # `guest_visited` from the desk's book, `guest_visits` from a single booking's read.
+    visited = getattr(reservation, "guest_visited", None)
+    if visited is None:
+        visited = getattr(reservation, "guest_visits", 1) > 0
+    if reservation.guest_id and not visited:
         found.append("first_visit")
     if reservation.expectations:
         found.append("expectations")

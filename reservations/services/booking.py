@@ -186,9 +186,10 @@ def reservation_create(
             if idempotency is not None:
                 idempotency_settle(claim=idempotency, status=201, reservation=reservation)
             return reservation
-    # The "no" was decided under the lock; the nearest other starts are worked out after it is released, from a
-    # fresh read of the book: a whole day's slots is the slow part, and they are suggestions, not promises.
-    plan = selectors.day_plan(restaurant, day, held_for=held_for)
+    # The "no" was decided under the lock; the nearest other starts are worked out after it is released: a whole
+    # day's slots is the slow part. From the book the "no" was decided on, not a second read of the day (the
+    # larger half of a refusal's queries at a full restaurant): they are suggestions, not promises, and a
+    # booking that took one meanwhile is told so when it is tried.
     alternatives = engine.booking_alternatives(plan, party_size=party_size, channel=channel, start=start, now=now)
     refused = NoTables(list(decision.reasons) or [engine.FULLY_BOOKED],
                        [a.astimezone(restaurant.tz) for a in alternatives])
@@ -468,8 +469,7 @@ def reservation_change(
             _assign_tables(current, decision.seating.tables)
             _race_window()
             return selectors.reservation_get(current.pk)
-    # As for a new booking: the alternatives are worked out once the lock is released, from a fresh read.
-    plan = selectors.day_plan(restaurant, new_day, exclude_reservation=current.pk)
+    # As for a new booking: the alternatives are worked out once the lock is released, from the same book.
     alternatives = engine.booking_alternatives(plan, party_size=new_size, channel=Channel.ONLINE, start=new_start,
                                                now=now)
     raise NoTables(list(decision.reasons) or [engine.FULLY_BOOKED], [a.astimezone(restaurant.tz) for a in alternatives])

@@ -60,13 +60,22 @@ def idempotency_claim(
         raise InvalidInput({"Idempotency-Key": ["Send a key of printable characters."]})
     now = now or timezone.now()
     expired = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    IdempotencyKey.objects.filter(scope=scope, key=key, created_at__lt=expired).delete()
     try:
         with transaction.atomic():
             return IdempotencyKey.objects.create(scope=scope, key=key, fingerprint=fingerprint, created_at=now)
     except IntegrityError:
         pass
     existing = IdempotencyKey.objects.get(scope=scope, key=key)
+    if existing.created_at < expired:
+        # Past its lifetime a key is forgotten: this request claims it afresh, in place. (Not a delete before
+        # every claim: that cost each booking a read and an empty write transaction, SQLite's write lock included.)
+        fresh = {"fingerprint": fingerprint, "created_at": now, "response_status": None, "response_body": None,
+                 "reservation": None, "waitlist_entry": None}
+        if IdempotencyKey.objects.filter(pk=existing.pk, created_at__lt=expired).update(**fresh):
+            for field, value in fresh.items():
+                setattr(existing, field, value)
+            return existing
+        existing.refresh_from_db()  # another request renewed it first: answer as to any repeat
     if existing.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
     if not existing.in_flight:
@@ -111,6 +120,8 @@ def idempotency_settle_refusal(*, claim: IdempotencyKey, refusal: BookError) -> 
 def idempotency_keep(*, claim: IdempotencyKey, status: int, body: dict) -> None:
     """Keep the body the first request was answered with: filled in once the service has settled the
     answer, or the whole answer for a final "no" the view gave before any booking was made."""
+    if claim.response_body is not None:
+        return  # the service settled the whole answer already (a refusal): nothing left to fill in
     IdempotencyKey.objects.filter(pk=claim.pk, response_body__isnull=True).filter(
         Q(response_status__isnull=True) | Q(response_status=status)
     ).update(response_status=status, response_body=body)

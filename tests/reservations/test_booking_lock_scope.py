@@ -1,6 +1,6 @@
 """Only the decision and the write happen under the restaurant-day lock: a booking's statements while it holds
 the lock are few and bounded, and a refusal's alternatives (a whole day's slots) are worked out after it is
-released, from a fresh read."""
+released, from the book the refusal was decided on (no second read of the day)."""
 
 from __future__ import annotations
 
@@ -82,6 +82,9 @@ def test_a_refusal_decides_under_the_lock_and_works_out_alternatives_after_it(an
         return real(*args, **kwargs)
 
     monkeypatch.setattr(engine, "booking_alternatives", observed)
+    reads = []
+    read_day = selectors.day_plan
+    monkeypatch.setattr(selectors, "day_plan", lambda *a, **kw: reads.append(a) or read_day(*a, **kw))
     response, watch = _watched(anon_api, tuesday, "20:00", 8, 2)
 
     assert response.status_code == 409
@@ -89,6 +92,7 @@ def test_a_refusal_decides_under_the_lock_and_works_out_alternatives_after_it(an
     assert body["code"] == "no_tables"
     assert body["alternatives"] == [{"start": kyiv(tuesday, h).isoformat()} for h in ("17:00", "16:45", "16:30")]
     assert computed_while_locked == [False]
+    assert len(reads) == 1, "the day's book is read once: the alternatives come from the book the no was decided on"
     print(f"409: {len(watch.locked)} statements under the lock, {len(watch.statements)} in all")
     assert len(watch.locked) <= MAX_LOCKED_FOR_REFUSAL
     # The refusal is still on the record, with the alternatives the guest was given.

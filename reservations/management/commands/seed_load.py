@@ -1,6 +1,7 @@
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import connection
 
 from reservations.services.load import big_restaurant_reset
 
@@ -22,3 +23,13 @@ class Command(BaseCommand):
             f"{summary.combinations} combinations, {summary.future_bookings} bookings ahead, "
             f"{summary.history_bookings} completed, in {time.perf_counter() - began:.1f} s."
         ))
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            # A rebuild leaves the old `big`'s rows dead in the tables and their indexes until autovacuum comes
+            # by: meanwhile the planner, probing an index's real end for a range on `start`, walks them, and
+            # every day's read cost 30-40 ms of planning for 0.2 ms of execution. Clean up, and give the
+            # planner its statistics (a bulk load has none), before anything is measured.
+            began = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM (ANALYZE) reservations_reservation, reservations_reservationtable, "
+                               "reservations_guest")
+            self.stdout.write(f"Vacuumed and analysed in {time.perf_counter() - began:.1f} s.")
