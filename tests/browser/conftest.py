@@ -152,20 +152,26 @@ def new_page(chromium, live_server, demo):
 
 
 class _InFlight:
-    """Requests the live server is answering now, counted by Django's own request signals."""
+    """Requests the live server is answering now, counted by Django's own request signals.
+
+    Only the live server's own threads count: a test calling the app in its own thread (the schema fuzz's
+    WSGI calls) may never close its response, and so never sends `request_finished`.
+    """
 
     count = 0
     lock = threading.Lock()
 
     @classmethod
     def started(cls, **kwargs):
-        with cls.lock:
-            cls.count += 1
+        if threading.current_thread() is not threading.main_thread():
+            with cls.lock:
+                cls.count += 1
 
     @classmethod
     def finished(cls, **kwargs):
-        with cls.lock:
-            cls.count -= 1
+        if threading.current_thread() is not threading.main_thread():
+            with cls.lock:
+                cls.count -= 1
 
 
 request_started.connect(_InFlight.started, dispatch_uid="browser-tests-in-flight")
