@@ -85,10 +85,9 @@ def staff(samna, steakhouse):
 def _client_for(user=None) -> APIClient:
     client = APIClient()
     if user is not None:
-        from rest_framework.authtoken.models import Token
+        from reservations.services.auth import token_issue
 
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user).token}")
     return client
 
 
