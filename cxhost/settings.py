@@ -259,7 +259,9 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one alone locks out
-AXES_RESET_ON_SUCCESS = True
+# Failures are forgotten only when they are older than the cooling-off time, never by a success: axes' reset would
+# also wipe the address's count, so an attacker could reset it by logging into an account of their own.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "cxhost.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "cxhost.lockout.client_address"
 AXES_VERBOSE = False
