@@ -232,6 +232,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         # Public endpoints (availability, online booking) are rate limited per client address.
         "public": env("PUBLIC_THROTTLE_RATE", default="1000/min"),
+        # The guest's page (/b/<token>/): a guest opens it a few times; a token guesser would need millions.
+        "guest_page": env("GUEST_PAGE_THROTTLE_RATE", default="120/min"),
     },
 }
 

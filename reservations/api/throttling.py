@@ -45,3 +45,9 @@ class AtomicAnonRateThrottle(AnonRateThrottle):
     def wait(self) -> float:
         # The cache cannot say when the counter expires: the longest it may take, which is never too soon.
         return float(self.duration)
+
+
+class GuestPageThrottle(AtomicAnonRateThrottle):
+    """The guest's own page (`/b/<token>/`) and its forms: a cap on guessing tokens from one address."""
+
+    scope = "guest_page"
