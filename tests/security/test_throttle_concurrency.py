@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 from django.core.cache import cache
+from django.db import connections
 from django.test import Client
 from rest_framework.throttling import AnonRateThrottle
 
@@ -75,7 +76,10 @@ def volley(monkeypatch, throttle_class) -> list[int]:
 
     def one_client(_) -> int:
         start.wait()
-        return Client().get(url, REMOTE_ADDR="192.0.2.10").status_code
+        try:
+            return Client().get(url, REMOTE_ADDR="192.0.2.10").status_code
+        finally:
+            connections.close_all()  # this thread's own; the test database is dropped afterwards
 
     with ThreadPoolExecutor(CLIENTS) as pool:
         return sorted(pool.map(one_client, range(CLIENTS)))
