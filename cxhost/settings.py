@@ -299,6 +299,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reservations.tasks.purge_idempotency_keys_task",
         "schedule": 3600.0,
     },
+    "purge-expired-tokens": {
+        "task": "reservations.tasks.purge_expired_tokens_task",
+        "schedule": 3600.0,
+    },
     "expire-waitlists": {
         "task": "reservations.tasks.expire_waitlists_task",
         "schedule": 600.0,

@@ -542,7 +542,7 @@ class LogoutView(APIView):
     authentication_classes = [ExpiringTokenAuthentication]
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="auth_logout", request=None, responses={204: None, **ERRORS})
+    @extend_schema(operation_id="auth_logout", request=None, responses={204: None, 401: ERRORS[401]})
     def post(self, request: Request) -> Response:
         token_revoke(token=request.auth)
         return Response(status=204)
@@ -554,7 +554,7 @@ class LogoutAllView(APIView):
     authentication_classes = [ExpiringTokenAuthentication]
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="auth_logout_all", request=None, responses={204: None, **ERRORS})
+    @extend_schema(operation_id="auth_logout_all", request=None, responses={204: None, 401: ERRORS[401]})
     def post(self, request: Request) -> Response:
         tokens_revoke_all(user=request.user)
         return Response(status=204)

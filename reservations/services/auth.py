@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import timezone
 from knox.models import AuthToken
 
 
@@ -28,4 +29,10 @@ def token_revoke(*, token: AuthToken) -> None:
 def tokens_revoke_all(*, user) -> int:
     """Log the user out of the API everywhere (logout-all, a new password): how many tokens ended."""
     deleted, _ = AuthToken.objects.filter(user=user).delete()
+    return deleted
+
+
+def tokens_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete tokens past their expiry (knox deletes one only when it is next presented): how many."""
+    deleted, _ = AuthToken.objects.filter(expiry__lt=now or timezone.now()).delete()
     return deleted

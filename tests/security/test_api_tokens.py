@@ -151,3 +151,17 @@ def test_seed_demo_resetting_the_passwords_ends_the_old_tokens(db):
 
     assert_refused(old)
     assert_works(token_for("host"))
+
+
+def test_expired_tokens_are_purged_by_the_hourly_task(staff):
+    from reservations.tasks import purge_expired_tokens_task
+
+    old, fresh = token_for("host"), None
+    with time_machine.travel(timezone.now() + timedelta(hours=settings.TOKEN_TTL_HOURS - 1)):
+        fresh = token_for("manager")
+    with time_machine.travel(timezone.now() + timedelta(hours=settings.TOKEN_TTL_HOURS, minutes=1)):
+        assert purge_expired_tokens_task.delay().get() == 1
+    assert list(AuthToken.objects.values_list("user__username", flat=True)) == ["manager"]
+    assert "purge-expired-tokens" in settings.CELERY_BEAT_SCHEDULE
+    assert_refused(old)
+    assert_works(fresh)
