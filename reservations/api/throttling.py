@@ -40,7 +40,7 @@ class AtomicAnonRateThrottle(AnonRateThrottle):
                 # without an expiry): the window runs from now.
                 self.cache.touch(key, timeout=self.duration)
             return number
-        return self.cache.incr(key)
+        return 1  # the counter vanished twice in a row (a cache being flushed): let this one through uncounted
 
     def wait(self) -> float:
         # The cache cannot say when the counter expires: the longest it may take, which is never too soon.
