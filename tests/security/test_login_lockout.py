@@ -109,7 +109,7 @@ def test_a_login_page_locks_out_with_a_kind_page(staff, path, behind):
     assert int(page["Retry-After"]) == COOLOFF
     assert page["Content-Type"].startswith("text/html")
     text = page.content.decode()
-    assert 'data-testid="locked-out"' in text and "15 minutes" in text
+    assert 'data-testid="locked-out"' in text and "paused for 15 min" in text
     assert "Traceback" not in text and "axes" not in text.lower()
     # Not logged in: the page behind the login still sends the browser to log in.
     assert client.get(behind).status_code == 302
