@@ -129,3 +129,38 @@ def restaurant_language(user, slug: str | None) -> str | None:
         # Their own restaurants only: a superuser is an admin of every one, but works at none in particular.
         restaurant = restaurants.filter(memberships__user=user).order_by("name").first()
     return restaurant.language if restaurant is not None else None
+
+
+# Pages run only our own scripts (no inline ones: the desk's live in static/desk/desk.js, the API docs' init script
+# is served by SpectacularSwaggerSplitView), talk only to us, and cannot be framed. Inline styles stay allowed: the
+# board positions its blocks with style attributes, and htmx adds its indicator style; a style cannot run code.
+PAGE_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+# Anything not HTML (the API's JSON, the schema) is never a page: nothing in it may load or run anything.
+DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+class ContentSecurityPolicyMiddleware:
+    """The Content-Security-Policy header on every answer (Django 5.2 has none of its own). The other security
+    headers (nosniff, Referrer-Policy, Cross-Origin-Opener-Policy, X-Frame-Options, HSTS) are Django's, set in
+    settings."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            page = response.get("Content-Type", "").startswith("text/html")
+            response["Content-Security-Policy"] = PAGE_POLICY if page else DATA_POLICY
+        return response

@@ -7,6 +7,7 @@ switch to PostgreSQL and a Celery broker. With `DEBUG` off (production) a
 """
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,16 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS)
+# Said outright though they are Django's defaults: scripts never read the session, and neither cookie rides along
+# on another site's cross-site POST.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Headers on every answer (SecurityMiddleware, XFrameOptionsMiddleware; the policy: ContentSecurityPolicyMiddleware).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 # HSTS starts at one hour: a browser remembers it, so lengthen it (HSTS_SECONDS) once https is known to work.
 SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=3600 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=False)
@@ -64,7 +75,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
@@ -93,6 +105,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cxhost.middleware.ApiJsonErrorsMiddleware",
+    "cxhost.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the cooling-off answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cxhost.urls"
@@ -209,7 +224,7 @@ PHONENUMBER_DEFAULT_FORMAT = "E164"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an unauthenticated request is answered 401, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "reservations.api.auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -217,11 +232,47 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["reservations.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "reservations.api.errors.exception_handler",
+    # The client's address is the connection's, not a header a client can set: X-Forwarded-For is read only
+    # behind as many proxies as NUM_PROXIES says (each appends the address it saw).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         # Public endpoints (availability, online booking) are rate limited per client address.
         "public": env("PUBLIC_THROTTLE_RATE", default="1000/min"),
+        # The guest's page (/b/<token>/): a guest opens it a few times; a token guesser would need millions.
+        "guest_page": env("GUEST_PAGE_THROTTLE_RATE", default="120/min"),
     },
 }
+
+# API tokens (django-rest-knox): stored only as a hash, good for one shift (TOKEN_TTL_HOURS), revoked by logout and
+# by any change of the user's password (reservations.signals). Sent as before: `Authorization: Token <token>`.
+TOKEN_TTL_HOURS = env.int("TOKEN_TTL_HOURS", default=10)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+
+# Brute-force protection (django-axes) on every password login: the desk's, the admin's and the token endpoint.
+# LOGIN_FAILURE_LIMIT failures for one username, or from one address, lock that username or address out for
+# LOGIN_COOLOFF_MINUTES: every attempt meanwhile is refused, the right password too. Attempts are kept in the
+# database, so every web process sees the same count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+AXES_ENABLED = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one alone locks out
+# Failures are forgotten only when they are older than the cooling-off time, never by a success: axes' reset would
+# also wipe the address's count, so an attacker could reset it by logging into an account of their own.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "cxhost.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "cxhost.lockout.client_address"
+AXES_VERBOSE = False
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "CX Host API",
@@ -258,6 +309,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {
         "task": "reservations.tasks.purge_idempotency_keys_task",
+        "schedule": 3600.0,
+    },
+    "purge-expired-tokens": {
+        "task": "reservations.tasks.purge_expired_tokens_task",
         "schedule": 3600.0,
     },
     "expire-waitlists": {

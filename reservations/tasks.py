@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from .errors import BookBusy
 from .models import Restaurant, WaitlistEntry
+from .services.auth import tokens_purge_expired
 from .services.gestures import guest_prepare, guests_prepare_pending
 from .services.idempotency import idempotency_purge
 from .services.messaging import RetryLater, reminders_queue, sms_redispatch, sms_send, thank_yous_queue
@@ -13,6 +14,11 @@ from .services.waitlist import waitlist_expire
 @shared_task
 def purge_idempotency_keys_task() -> int:
     return idempotency_purge()
+
+
+@shared_task
+def purge_expired_tokens_task() -> int:
+    return tokens_purge_expired()
 
 
 @shared_task

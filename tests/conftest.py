@@ -82,13 +82,22 @@ def staff(samna, steakhouse):
     return {u.username: u for u in get_user_model().objects.filter(username__in=DEMO_USERS)}
 
 
+def log_in(client, username: str) -> bool:
+    """A browser already logged in, for tests about what comes after the login. `client.login()` cannot be used:
+    it authenticates without a request, which django-axes (kept on in tests: the lockout is tested) refuses;
+    the login itself is tested through its pages (tests/test_login_lockout.py)."""
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username=username))
+    return True
+
+
 def _client_for(user=None) -> APIClient:
     client = APIClient()
     if user is not None:
-        from rest_framework.authtoken.models import Token
+        from reservations.services.auth import token_issue
 
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user).token}")
     return client
 
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import translation
 
-from .conftest import DEMO_PASSWORD
+from .conftest import DEMO_PASSWORD, log_in
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 
@@ -29,7 +29,7 @@ def _english_after():
 
 def logged_in(username: str, **headers) -> Client:
     client = Client(**headers)
-    assert client.login(username=username, password=DEMO_PASSWORD)
+    assert log_in(client, username)
     return client
 
 

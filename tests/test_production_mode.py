@@ -122,8 +122,8 @@ def test_the_production_shape_serves_health_static_files_and_one_shared_rate_lim
     assert " ready." in text and "beat: Starting" in text, text[-3000:]
 
     # Every process counts against one rate limit: with a cache per process, the two gunicorn workers would each
-    # allow the limit to the requests they happen to take; Redis holds the one count. (Sequential requests: DRF's
-    # throttle reads then writes its count, so simultaneous ones may slip a few past the limit.)
+    # allow the limit to the requests they happen to take; Redis holds the one count. (Simultaneous requests hold
+    # the limit too: tests/security/test_throttle_concurrency.py.)
     day = (date.today() + timedelta(days=3)).isoformat()
     path = f"/api/v1/restaurants/samna/availability/?date={day}&party_size=2"
     statuses = [get(port, path, **{"X-Forwarded-Proto": "https"})[0] for _ in range(4 * PUBLIC_LIMIT)]

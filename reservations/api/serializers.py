@@ -174,6 +174,7 @@ class TokenInput(serializers.Serializer):
 
 class TokenOutput(serializers.Serializer):
     token = serializers.CharField()
+    expiry = serializers.DateTimeField(allow_null=True, help_text="When the token stops working (one shift).")
 
 
 class GuestUpdateInput(serializers.Serializer):

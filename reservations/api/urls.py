@@ -8,6 +8,8 @@ from . import gesture_views, views
 urlpatterns = [
     *recovery_urlpatterns,  # first: `reservations/<id>/mistakes/` before the book's `reservations/<id>/<action>/`
     path("auth/token/", views.AuthTokenView.as_view(), name="auth-token"),
+    path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
+    path("auth/logout-all/", views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("restaurants/<slug:slug>/availability/", views.AvailabilityView.as_view(), name="availability"),
     path("restaurants/<slug:slug>/reservations/", views.RestaurantReservationsView.as_view(), name="reservations"),
     path("restaurants/<slug:slug>/walk-ins/", views.WalkInsView.as_view(), name="walk-ins"),

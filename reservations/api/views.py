@@ -11,17 +11,16 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from redis.exceptions import RedisError
 from rest_framework import exceptions
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from .. import access, engine, history, selectors
 from ..errors import BookBusy, BookError, InvalidCredentials, ManagersOnly, TableTaken
 from ..models import IdempotencyKey, Reservation, Restaurant
 from ..roles import is_manager, is_staff_member
-from ..services.auth import token_issue
+from ..services.auth import token_issue, token_revoke, tokens_revoke_all
 from ..services.booking import TRANSITIONS, reservation_create, reservation_transition
 from ..services.gestures import gesture_approve, gesture_present
 from ..services.guests import guest_update
@@ -36,7 +35,9 @@ from ..services.messaging import waitlist_notify
 from ..services.privacy import erase_guest, guest_export
 from ..services.walk_ins import waitlist_leave, waitlist_positions, waitlist_seat, walk_in_arrive
 from . import serializers as s
+from .auth import ExpiringTokenAuthentication
 from .errors import error_response
+from .throttling import AtomicAnonRateThrottle
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorOutput, description="Bad input"),
@@ -53,8 +54,9 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 logger = logging.getLogger(__name__)
 
 
-class PublicThrottle(AnonRateThrottle):
-    """Per client address, counted in the shared cache (Redis with REDIS_URL): one limit across every process.
+class PublicThrottle(AtomicAnonRateThrottle):
+    """Per client address, counted atomically in the shared cache (Redis with REDIS_URL): one limit across every
+    process, however many requests arrive at once.
 
     If Redis is unreachable the request goes through uncounted: a guest's booking must not fail because the
     counter is down (/healthz/ reports it), and the limit is back as soon as Redis is.
@@ -561,12 +563,21 @@ class StaffNotesView(APIView):
         return Response([s.staff_note_data(n) for n in selectors.staff_notes_for_day(restaurant, day)])
 
 
+LOGIN_ERRORS = {**ERRORS, 429: OpenApiResponse(s.ErrorOutput, description="Too many failed logins or requests: "
+                                                 "wait Retry-After seconds")}
+
+
 class AuthTokenView(APIView):
+    """Username and password for a token. Failures count towards the lockout (django-axes, see settings): once
+    locked out, AxesMiddleware answers 429 too_many_login_failures, even to the right password."""
+
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [PublicThrottle]
 
-    @extend_schema(operation_id="auth_token", request=s.TokenInput, responses={200: s.TokenOutput, **ERRORS})
+    @extend_schema(operation_id="auth_token", request=s.TokenInput, responses={200: s.TokenOutput, **LOGIN_ERRORS},
+                   description="A token for `Authorization: Token <token>`, valid until `expiry` (one shift), "
+                   "until logout, or until the user's password changes.")
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
@@ -574,4 +585,29 @@ class AuthTokenView(APIView):
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:
             raise InvalidCredentials()
-        return Response({"token": token_issue(user=user)})
+        issued = token_issue(user=user)
+        return Response({"token": issued.token, "expiry": issued.expiry})
+
+
+class LogoutView(APIView):
+    """Ends the token the request was made with (only a token can be logged out here; the desk has its own)."""
+
+    authentication_classes = [ExpiringTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="auth_logout", request=None, responses={204: None, 401: ERRORS[401]})
+    def post(self, request: Request) -> Response:
+        token_revoke(token=request.auth)
+        return Response(status=204)
+
+
+class LogoutAllView(APIView):
+    """Ends every token of the user: a lost tablet, a shared password."""
+
+    authentication_classes = [ExpiringTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="auth_logout_all", request=None, responses={204: None, 401: ERRORS[401]})
+    def post(self, request: Request) -> Response:
+        tokens_revoke_all(user=request.user)
+        return Response(status=204)

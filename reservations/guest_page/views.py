@@ -9,7 +9,10 @@ as an online booking would be.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,9 +21,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
+from redis.exceptions import RedisError
 
 from .. import engine, selectors
 from ..access import reservation_for_guest
+from ..api.throttling import GuestPageThrottle
 from ..errors import BookError, InvalidInput, InvalidTransition, NoTables, NotFound
 from ..models import Reservation
 from ..services.booking import CHANGEABLE, reservation_change, reservation_transition
@@ -28,6 +33,27 @@ from .texts import date_words, page_texts
 
 Status = Reservation.Status
 FINISHED = {Status.COMPLETED, Status.CANCELLED, Status.NO_SHOW}
+logger = logging.getLogger(__name__)
+
+
+def rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Too many requests from one address (GUEST_PAGE_THROTTLE_RATE, counted in the shared cache) get a 429 with
+    Retry-After instead of the page: the token is the only key, so guessing it must stay slow. A dead cache
+    costs the guest nothing: uncounted, as for the API's public endpoints."""
+    @wraps(view)
+    def limited(request: HttpRequest, token: str) -> HttpResponse:
+        throttle = GuestPageThrottle()
+        try:
+            allowed = throttle.allow_request(request, None)
+        except RedisError:
+            logger.warning("guest page rate limit not counted: the shared cache is unreachable", exc_info=True)
+            allowed = True
+        if allowed:
+            return view(request, token)
+        response = render(request, "guest/too_many.html", status=429)
+        response["Retry-After"] = str(int(throttle.wait()))
+        return response
+    return limited
 
 
 def _booking(token: str, now: datetime) -> Reservation | None:
@@ -82,6 +108,7 @@ def _page(request: HttpRequest, reservation: Reservation, now: datetime, *, stat
 
 @require_safe  # GET and HEAD: link previews fetch it, and looking changes nothing
 @never_cache  # one guest's booking, as it is now: no shared cache keeps it, no back button shows it stale
+@rate_limited
 def guest_page(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
     reservation = _booking(token, now)
@@ -109,11 +136,13 @@ def _transition(request: HttpRequest, token: str, action: str) -> HttpResponse:
 
 
 @require_POST
+@rate_limited
 def guest_confirm(request: HttpRequest, token: str) -> HttpResponse:
     return _transition(request, token, "confirm")
 
 
 @require_POST
+@rate_limited
 def guest_cancel(request: HttpRequest, token: str) -> HttpResponse:
     return _transition(request, token, "cancel")
 
@@ -136,6 +165,7 @@ def _parse_change(data, restaurant) -> tuple[datetime | None, int | None, dict]:
 
 
 @require_POST
+@rate_limited
 def guest_change(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
     reservation = _booking(token, now)

@@ -7,7 +7,6 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
-from rest_framework.authtoken.models import Token
 
 from ..models import (
     Area,
@@ -139,12 +138,11 @@ def demo_users_reset(*, password: str) -> None:
         user.is_staff = role != HOST  # the admin site is the manager's and the admin's
         user.is_active = True
         user.set_password(password)
-        user.save()
+        user.save()  # a new password ends the user's old API tokens (reservations.signals)
         user.groups.set([group] if group else [])
         StaffMembership.objects.filter(user=user).delete()
         if slug in restaurants:
             StaffMembership.objects.create(user=user, restaurant=restaurants[slug])
-        Token.objects.filter(user=user).delete()  # a reset invalidates old tokens
 
 
 # --- a book to look at: `seed_demo` fills tonight and the coming Saturday ----------------------------------------

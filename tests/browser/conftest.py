@@ -127,6 +127,8 @@ def new_page(chromium, live_server, demo):
     """`new_page(username, viewport=TABLET, language="en")`: a fresh browser context logged in as that demo user,
     who chose `language` with the switcher before (None: never chose)."""
     contexts = []
+    # The Content-Security-Policy forbids inline scripts: anything of the desk's it blocked fails the test.
+    blocked: list[str] = []
 
     def make(username: str | None = None, *, viewport: dict | None = None, language: str | None = "en"):
         context = chromium.new_context(viewport=viewport or TABLET, locale="en-US", timezone_id="Europe/Kyiv")
@@ -138,6 +140,7 @@ def new_page(chromium, live_server, demo):
         # What went wrong in the page, printed with a failing test's output.
         page.on("console", lambda msg: msg.type in ("error", "warning") and print(f"[{username} console] {msg.text}"))
         page.on("pageerror", lambda exc: print(f"[{username} page error] {exc}"))
+        page.on("console", lambda msg: "Content Security Policy" in msg.text and blocked.append(msg.text))
         page.on("response", lambda r: r.status >= 400 and print(f"[{username}] {r.status} {r.request.method} {r.url}"))
         if username:
             login(page, live_server.url, username)
@@ -146,6 +149,7 @@ def new_page(chromium, live_server, demo):
     yield make
     for context in contexts:
         context.close()
+    assert not blocked, blocked
     # The desk polls; a request the server is still answering would hold SQLite's tables while the test
     # database is flushed. Wait for the server to finish what it started (closing stopped new polls).
     server_idle()

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import log_in
 
 
 def desk_client(user=None, *, csrf: bool = False) -> Client:
@@ -16,7 +16,7 @@ def desk_client(user=None, *, csrf: bool = False) -> Client:
     # Samna's staff get Samna's Ukrainian (tests/test_i18n.py).
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     if user is not None:
-        assert client.login(username=user.username, password=DEMO_PASSWORD)
+        assert log_in(client, user.username)
     return client
 
 

@@ -11,7 +11,7 @@ from django.test import Client
 from reservations.models import Reservation
 from reservations.services.booking import reservation_create
 from reservations.services.guests import GuestDetails
-from tests.conftest import DEMO_PASSWORD, kyiv
+from tests.conftest import DEMO_PASSWORD, kyiv, log_in
 
 from .conftest import HX, desk_client
 
@@ -75,7 +75,7 @@ def test_another_restaurants_desk_is_403_and_its_bookings_404(staff, booking, st
 def test_a_logged_in_user_who_is_nobodys_staff_gets_403(db, samna):
     get_user_model().objects.create_user("diner", password=DEMO_PASSWORD)
     diner = Client()
-    diner.login(username="diner", password=DEMO_PASSWORD)
+    log_in(diner, "diner")
     assert diner.get("/desk/").status_code == 403
     assert diner.get("/desk/samna/").status_code == 403
 

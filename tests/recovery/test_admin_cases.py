@@ -14,7 +14,7 @@ from recovery.services.causes import mistake_log
 from reservations.models import Table
 from reservations.services.booking import reservation_create
 from reservations.services.guests import GuestDetails
-from tests.conftest import DEMO_PASSWORD, kyiv
+from tests.conftest import kyiv, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ CASES = "/admin/recovery/recoverycase/"
 
 def site_for(username: str) -> Client:
     client = Client()
-    assert client.login(username=username, password=DEMO_PASSWORD)
+    assert log_in(client, username)
     return client
 
 

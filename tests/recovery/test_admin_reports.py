@@ -8,14 +8,14 @@ from django.test import Client
 from recovery.models import ExpectationOutcome, OverbookingCapChange
 from reservations.services.booking import reservation_create, reservation_transition
 from reservations.services.guests import GuestDetails
-from tests.conftest import DEMO_PASSWORD, kyiv
+from tests.conftest import kyiv, log_in
 
 pytestmark = pytest.mark.django_db
 
 
 def site(username: str) -> Client:
     client = Client()
-    assert client.login(username=username, password=DEMO_PASSWORD)
+    assert log_in(client, username)
     return client
 
 
@@ -43,5 +43,5 @@ def test_a_manager_reads_their_own_outcomes_and_cap_changes_and_changes_none(sam
     assert ExpectationOutcome.objects.get(pk=rows[0].pk).outcome == "wow"
     assert manager.get(f"/admin/recovery/expectationoutcome/{rows[1].pk}/change/").status_code in (302, 404)
     host = Client()
-    assert host.login(username="host", password=DEMO_PASSWORD)
+    assert log_in(host, "host")
     assert host.get("/admin/recovery/expectationoutcome/").status_code == 302  # not staff: to the login

@@ -15,7 +15,7 @@ from reservations.errors import ManagersOnly, NoTables
 from reservations.models import OverbookingPolicy, StaffMembership
 from reservations.services.booking import reservation_create, reservation_transition
 from reservations.services.guests import GuestDetails
-from tests.conftest import kyiv
+from tests.conftest import kyiv, log_in
 from tests.factories import small_restaurant
 
 pytestmark = pytest.mark.django_db
@@ -135,10 +135,9 @@ def test_only_a_manager_applies_a_cap_and_never_without_enough_history(bistro, s
 
 
 def test_the_report_pages_button_applies_the_cap(bistro, staff, tuesday, client):
-    from tests.conftest import DEMO_PASSWORD
 
     first, last = five_dinners(bistro, tuesday)
-    assert client.login(username="manager", password=DEMO_PASSWORD)
+    assert log_in(client, "manager")
     page = client.get(f"/recovery/bistro/report/?from={first}&to={last}")
     assert "Apply a cap of 2 to the policy" in page.content.decode()
 

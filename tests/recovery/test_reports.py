@@ -22,7 +22,7 @@ from reservations.models import Refusal, Reservation, WaitlistEntry
 from reservations.services.booking import refusal_record, reservation_create, reservation_transition
 from reservations.services.gestures import gesture_offer, gesture_present, gesture_propose, gesture_react
 from reservations.services.guests import GuestDetails
-from tests.conftest import DEMO_PASSWORD, kyiv
+from tests.conftest import kyiv, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -258,7 +258,7 @@ def test_the_report_page_shows_the_numbers_to_a_manager_and_not_to_a_host(samna,
     S, T = book_of_two_days
     url = f"/recovery/samna/report/?from={min(S, T).isoformat()}&to={max(S, T).isoformat()}"
     manager = Client()
-    assert manager.login(username="manager", password=DEMO_PASSWORD)
+    assert log_in(manager, "manager")
 
     page = manager.get(url)
 
@@ -272,10 +272,10 @@ def test_the_report_page_shows_the_numbers_to_a_manager_and_not_to_a_host(samna,
     assert "Only 2 past services with bookings" in text
 
     host = Client()
-    assert host.login(username="host", password=DEMO_PASSWORD)
+    assert log_in(host, "host")
     assert host.get(url).status_code == 403
     steak = Client()
-    assert steak.login(username="steak-manager", password=DEMO_PASSWORD)
+    assert log_in(steak, "steak-manager")
     assert steak.get(url).status_code == 403
     assert Client().get(url).status_code == 302  # to the login
 
@@ -315,7 +315,7 @@ def test_the_page_without_a_range_shows_the_last_four_weeks_and_a_bad_one_says_w
     from django.utils import timezone
 
     manager = Client()
-    assert manager.login(username="manager", password=DEMO_PASSWORD)
+    assert log_in(manager, "manager")
     today = timezone.localdate(timezone=samna.tz)
 
     page = manager.get("/recovery/samna/report/")

@@ -18,7 +18,7 @@ from reservations.models import (
     WaitlistEntry,
 )
 from reservations.services.booking import reservation_create
-from tests.conftest import DEMO_PASSWORD, kyiv
+from tests.conftest import kyiv, log_in
 from tests.factories import GuestFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ TWO_TOPS = {"T1", "T2", "T3", "T4", "T11", "T12", "T5", "T6", "T7", "T8"}
 @pytest.fixture
 def manager_site(staff) -> Client:
     client = Client()
-    assert client.login(username="manager", password=DEMO_PASSWORD)
+    assert log_in(client, "manager")
     return client
 
 
@@ -185,7 +185,7 @@ def test_the_cancel_action_frees_the_table(samna, manager_site, tuesday):
 
 def test_the_host_cannot_reach_the_admin(samna, staff):
     client = Client()
-    assert client.login(username="host", password=DEMO_PASSWORD)
+    assert log_in(client, "host")
     policy = OverbookingPolicy.objects.get(restaurant=samna)
 
     pages = [client.get("/admin/"), client.get("/admin/reservations/overbookingpolicy/"),
@@ -272,7 +272,7 @@ def test_a_finished_booking_lists_the_tables_it_had_marked_released(samna, manag
 @pytest.fixture
 def steak_manager_site(staff) -> Client:
     client = Client()
-    assert client.login(username="steak-manager", password=DEMO_PASSWORD)
+    assert log_in(client, "steak-manager")
     return client
 
 
@@ -322,7 +322,7 @@ def test_a_manager_cannot_edit_another_restaurants_table_by_posting(samna, steak
 
 def test_memberships_and_groups_are_the_superusers(samna, manager_site, staff):
     admin_site = Client()
-    assert admin_site.login(username="admin", password=DEMO_PASSWORD)
+    assert log_in(admin_site, "admin")
 
     assert manager_site.get("/admin/reservations/staffmembership/").status_code == 403
     assert manager_site.get("/admin/reservations/restaurantgroup/").status_code == 403

@@ -36,7 +36,7 @@ from reservations.models import (
 )
 from reservations.services.booking import reservation_create
 from reservations.services.guests import GuestDetails
-from tests.conftest import DEMO_PASSWORD, kyiv
+from tests.conftest import kyiv, log_in
 from tests.factories import small_restaurant
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ pytestmark = pytest.mark.django_db
 
 def site(username: str) -> Client:
     client = Client()
-    assert client.login(username=username, password=DEMO_PASSWORD)
+    assert log_in(client, username)
     return client
 
 

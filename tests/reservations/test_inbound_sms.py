@@ -24,7 +24,7 @@ from reservations.models import Guest, InboundMessage, OutboundMessage, Reservat
 from reservations.services.booking import reservation_create, reservation_transition
 from reservations.services.guests import GuestDetails
 from reservations.services.messaging import message_queue, sms_redispatch
-from tests.conftest import DEMO_PASSWORD, kyiv
+from tests.conftest import kyiv, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)  # replies are sent on commit
 
@@ -395,7 +395,7 @@ def test_staff_see_their_restaurants_texts_in_the_admin_and_no_others(samna, ste
     text("Так, дякую", phone=PHONE)
     text("see you there", phone=OTHER_PHONE)
     client = Client()
-    assert client.login(username="manager", password=DEMO_PASSWORD)
+    assert log_in(client, "manager")
 
     page = client.get("/admin/reservations/inboundmessage/")
 
