@@ -19,7 +19,7 @@ from reservations import audit
 from reservations.models import Guest, HoldBackRule, OverbookingPolicy, Reservation, Table
 from reservations.services.booking import reservation_create, reservation_transition
 from reservations.services.guests import GuestDetails
-from tests.conftest import DEMO_PASSWORD, at, kyiv
+from tests.conftest import at, kyiv, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def who_where_what(entry: dict) -> tuple:
 
 def site(username: str) -> Client:
     client = Client()
-    assert client.login(username=username, password=DEMO_PASSWORD)
+    assert log_in(client, username)
     return client
 
 

@@ -24,7 +24,7 @@ from recovery.services.causes import mistake_log
 from reservations.models import Guest, HoldBackRule, Reservation
 from reservations.services.gestures import gesture_offer, guest_prepare
 from reservations.services.privacy import erase_guest
-from tests.conftest import DEMO_PASSWORD, at
+from tests.conftest import at, log_in
 from tests.reservations.test_inbound_sms import BASE, TOKEN, text
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def olena(samna, staff, host_api, manager_api, tuesday, twilio) -> Guest:
     assert manager_api.patch(f"/api/v1/guests/{guest.pk}/", {"notes": f"{NAME} likes jazz",
                                                              "tags": ["vip"]}, format="json").status_code == 200
     admin_site = Client()
-    assert admin_site.login(username="manager", password=DEMO_PASSWORD)
+    assert log_in(admin_site, "manager")
     edited = admin_site.post(f"/admin/reservations/guest/{guest.pk}/change/", {
         "group": guest.group_id, "name": NAME, "phone": PHONE, "tags": '["vip", "jazz"]',
         "expectations": '["nut allergy"]', "notes": f"{NAME} likes jazz"})
@@ -173,7 +173,7 @@ def test_erasing_is_a_managers_in_the_api_a_hosts_get_403_and_changes_nothing(ol
 
 def test_the_admin_action_erases_for_a_manager(olena, staff):
     admin_site = Client()
-    assert admin_site.login(username="manager", password=DEMO_PASSWORD)
+    assert log_in(admin_site, "manager")
     listing = admin_site.get("/admin/reservations/guest/")
     assert "Erase this guest&#x27;s personal data" in listing.content.decode()
 
