@@ -3,7 +3,7 @@ by all processes or not, measured from outside against a real gunicorn on Postgr
 
 Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> BENCH_REDIS_URL=redis://127.0.0.1:6379/<n> \
       .venv/bin/python bench/sites.py [--seed] [-n 400]
-(a database of your own; the Redis database BENCH_REDIS_URL is flushed by it). It builds the chain with
+(a database of your own, migrated by it; the Redis database BENCH_REDIS_URL is flushed). It builds the chain with
 `seed_load --sites 20` when asked or missing, then starts the production shape (gunicorn.conf.py's gthread,
 2 processes x 8 threads, CONN_MAX_AGE 60, DEBUG off, plain http) twice: with REDIS_URL (one shared cache) and
 without (each process its own). In each it times day availability round-robin over the 20 sites with 1 client
@@ -189,6 +189,7 @@ def main() -> None:
     if not redis_url.startswith("redis"):
         raise SystemExit("Set BENCH_REDIS_URL=redis://127.0.0.1:6379/<n>: a Redis database of your own (flushed).")
 
+    call_command("migrate", verbosity=0)  # a database of its own may be new
     seed_seconds = None
     slugs = [f"site-{n:02d}" for n in range(1, SITES + 1)]
     if args.seed or Restaurant.objects.filter(slug__in=slugs).count() < SITES:
