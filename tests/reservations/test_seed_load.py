@@ -210,3 +210,15 @@ def test_availability_answers_for_every_site(anon_api):
         assert "11:00" in slots and "22:30" in slots
         # Full around the peak, free at its edges: the day's book was read, not ignored.
         assert any(s["available"] for s in slots.values()) and not all(s["available"] for s in slots.values())
+
+
+@pytest.mark.postgres  # the keys are set aside for the load on PostgreSQL only
+def test_the_chain_load_leaves_every_foreign_key_as_it_found_it():
+    with connection.cursor() as cursor:
+        cursor.execute(FOREIGN_KEYS_SQL)
+        before = sorted(cursor.fetchall())
+        build_sites(sites=2, days=1, per_day=50, history_days=0)
+        build_sites(sites=2, days=1, per_day=50, history_days=0)
+        cursor.execute(FOREIGN_KEYS_SQL)
+        assert sorted(cursor.fetchall()) == before
+    assert Reservation.objects.filter(restaurant__slug__startswith="site-").count() == 100
