@@ -8,7 +8,7 @@ HOST_PORT ?= 127.0.0.1:8000
 # The background-work tests run a real Celery worker on this Redis (a database number of their own).
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: demo prod bench-prod bench-chain fault-run test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages fuzz
+.PHONY: demo prod bench-prod bench-chain bench-sites fault-run test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages fuzz
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -91,12 +91,20 @@ fault-run: $(VENV)/.installed
 # Chain scale (issue 9) at `big`, end to end: seed_load builds it in BENCH_PG_URL when missing, then day
 # availability (bench/chain.py), bookings on PostgreSQL and SQLite through gunicorn gthread with 1 and 8
 # clients (bench/bookings.py: the same seed built once a day into /tmp for SQLite, a few minutes), and the
-# desk for a full evening (bench/desk.py --big). Redis database BENCH_REDIS_URL is flushed by it.
+# desk for a full evening (bench/desk.py --big), and the chain's 20 sites (bench/sites.py, below). Redis
+# database BENCH_REDIS_URL is flushed by it.
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/7
 bench-chain: $(VENV)/.installed
 	DATABASE_URL=$(BENCH_PG_URL) $(PY) bench/chain.py
 	DATABASE_URL=$(BENCH_PG_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/bookings.py
 	DATABASE_URL=$(BENCH_PG_URL) $(PY) bench/desk.py --big
+	DATABASE_URL=$(BENCH_PG_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/sites.py
+
+# Many restaurants on one deployment (README, "Benchmarks"): 20 sites of one group (seed_load --sites 20 when
+# missing) in BENCH_PG_URL, gunicorn's production shape with and without a shared Redis cache (BENCH_REDIS_URL,
+# flushed): availability round-robin over the sites, set-up loads across processes, the throttle across workers.
+bench-sites: $(VENV)/.installed
+	DATABASE_URL=$(BENCH_PG_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/sites.py
 
 # The browser tests save what they saw; this keeps the committed pictures of the desk (README, docs/) fresh.
 screenshots: $(VENV)/.installed

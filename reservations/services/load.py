@@ -1,4 +1,5 @@
-"""`big`: a 200-table restaurant at full stretch, built in bulk for the chain-scale benchmarks (issue 9).
+"""`big`: a 200-table restaurant at full stretch, built in bulk for the chain-scale benchmarks (issue 9); and
+a chain of smaller sites in one restaurant group on one database, for availability across many restaurants.
 
 Every booking is planned in Python first, table by table, as a chain of turns that never overlap, so the
 book is consistent with every constraint (the PostgreSQL exclusion constraint included) before a row is
@@ -11,6 +12,7 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models.deletion import SET_NULL
@@ -76,13 +78,14 @@ def _restaurant_wipe(slug: str) -> None:
     old.delete()
 
 
-def _floor(restaurant: Restaurant) -> tuple[list[Table], int]:
-    areas = Area.objects.bulk_create(Area(restaurant=restaurant, name=name) for name in AREAS)
+def _floor(restaurant: Restaurant, *, area_names: list[str] = AREAS, table_mix: list[tuple[int, int, int]] = TABLE_MIX,
+           combinations: int = COMBINATIONS, prefix: str = "B") -> tuple[list[Table], int]:
+    areas = Area.objects.bulk_create(Area(restaurant=restaurant, name=name) for name in area_names)
     tables = []
-    for seats, count, fewest in TABLE_MIX:
+    for seats, count, fewest in table_mix:
         for _ in range(count):
             number = len(tables) + 1
-            tables.append(Table(restaurant=restaurant, area=areas[number % len(areas)], name=f"B{number}",
+            tables.append(Table(restaurant=restaurant, area=areas[number % len(areas)], name=f"{prefix}{number}",
                                 min_covers=fewest, max_covers=seats))
     tables = Table.objects.bulk_create(tables)
     # Neighbouring tables of the same size and area pushed together: 6+6 and 8+8 for the large parties.
@@ -91,7 +94,7 @@ def _floor(restaurant: Restaurant) -> tuple[list[Table], int]:
         if table.max_covers >= 6:
             by_area_and_size.setdefault((table.area_id, table.max_covers), []).append(table)
     pairs = [(a, b) for group in by_area_and_size.values() for a, b in zip(group[::2], group[1::2], strict=False)]
-    pairs = pairs[:COMBINATIONS]
+    pairs = pairs[:combinations]
     combinations = TableCombination.objects.bulk_create(
         TableCombination(restaurant=restaurant, min_covers=a.max_covers + 1, max_covers=a.max_covers + b.max_covers)
         for a, b in pairs
@@ -104,7 +107,7 @@ def _floor(restaurant: Restaurant) -> tuple[list[Table], int]:
     return tables, len(combinations)
 
 
-def _rules(restaurant: Restaurant, tables: list[Table]) -> None:
+def _rules(restaurant: Restaurant, tables: list[Table], *, held: int = 10, overbooked_covers: int = 40) -> None:
     ServiceHours.objects.bulk_create(
         ServiceHours(restaurant=restaurant, weekday=day, name="all day", opens=OPENS, last_seating=LAST_SEATING,
                      closes=CLOSES)
@@ -116,8 +119,8 @@ def _rules(restaurant: Restaurant, tables: list[Table]) -> None:
     )
     hold = HoldBackRule.objects.create(restaurant=restaurant, name="Walk-ins at peak", weekdays=[4, 5],
                                        starts=time(19), ends=time(22), release_minutes_before=60)
-    hold.tables.set([t for t in tables if t.max_covers == 2][:10])
-    OverbookingPolicy.objects.create(restaurant=restaurant, max_overbooked_covers=40, max_party_size=4,
+    hold.tables.set([t for t in tables if t.max_covers == 2][:held])
+    OverbookingPolicy.objects.create(restaurant=restaurant, max_overbooked_covers=overbooked_covers, max_party_size=4,
                                      channels=["phone", "host"])
 
 
@@ -222,7 +225,7 @@ RESERVATION_COLUMNS = [
 ]
 
 
-def _write_copy(restaurant: Restaurant, rows) -> int:
+def _write_copy(restaurant: Restaurant, rows, *, analyse: bool = True) -> int:
     """PostgreSQL: ids taken from the sequence in one step, then both tables streamed through COPY."""
     rows = list(rows)
     if not rows:
@@ -260,9 +263,14 @@ def _write_copy(restaurant: Restaurant, rows) -> int:
         with cursor.cursor.copy('COPY reservations_reservationtable (reservation_id, table_id, start, "end", '
                                 "released) FROM STDIN") as copy:
             copy.write(assignments.getvalue())
-        cursor.execute("ANALYZE reservations_reservation")
-        cursor.execute("ANALYZE reservations_reservationtable")
+        if analyse:
+            _analyse(cursor)
     return len(rows)
+
+
+def _analyse(cursor) -> None:
+    cursor.execute("ANALYZE reservations_reservation")
+    cursor.execute("ANALYZE reservations_reservationtable")
 
 
 def _keys_drop() -> list[tuple[str, str, str]]:
@@ -321,3 +329,54 @@ def big_restaurant_reset(*, days: int = 30, per_day: int = 1200, history_days: i
     restaurant.save()  # a new configuration token: no cached day plan of an earlier `big` survives
     return LoadSummary(restaurant=restaurant, tables=len(tables), combinations=combinations,
                        future_bookings=written_future, history_bookings=written_history)
+
+
+# A chain's sites: each a mid-sized restaurant of 36 tables in 3 areas (4 combinations of 6s and 8s), with its
+# own hold-back rule and overbooking policy, all in one restaurant group sharing its guests.
+SITE_SLUG = "site-{:02d}"
+SITES_GROUP = "Chain Sites"
+SITE_AREAS = ["hall", "terrace", "bar"]
+SITE_TABLE_MIX = [(2, 12, 1), (4, 14, 2), (6, 6, 4), (8, 4, 6)]
+SITE_COMBINATIONS = 4
+
+
+@transaction.atomic
+def chain_sites_reset(*, sites: int = 20, days: int = 7, per_day: int = 180, history_days: int = 7,
+                      now: datetime | None = None) -> list[LoadSummary]:
+    """Build (or rebuild) `sites` restaurants `site-01`, `site-02`… in one group: 36 tables each, `per_day`
+    bookings on each of today and the next `days - 1` days and on each of the `history_days` before today.
+    Sites of an earlier, larger chain are removed; `big` and every other restaurant are left alone."""
+    now = now or timezone.now()
+    bulk = connection.vendor == "postgresql"
+    keys = _keys_drop() if bulk else []
+    group, _ = RestaurantGroup.objects.get_or_create(name=SITES_GROUP)
+    wanted = [SITE_SLUG.format(n) for n in range(1, sites + 1)]
+    for slug in Restaurant.objects.filter(group=group).values_list("slug", flat=True):
+        if slug.startswith("site-"):
+            _restaurant_wipe(slug)
+    guests = _guests(group)
+    # The planner's statistics once for the whole chain (after the last site), not after each site's load.
+    write = partial(_write_copy, analyse=False) if bulk else _write_orm
+    summaries = []
+    for number, slug in enumerate(wanted, start=1):
+        restaurant = Restaurant.objects.create(group=group, slug=slug, name=f"Site {number:02d}",
+                                               time_zone="Europe/Kyiv", slot_minutes=15, booking_horizon_days=180,
+                                               language="en")
+        tables, combinations = _floor(restaurant, area_names=SITE_AREAS, table_mix=SITE_TABLE_MIX,
+                                      combinations=SITE_COMBINATIONS, prefix="T")
+        _rules(restaurant, tables, held=4, overbooked_covers=8)
+        template = _day_template(tables, per_day)
+        today = timezone.localdate(now, timezone=restaurant.tz)
+        history = [today - timedelta(days=n) for n in range(history_days, 0, -1)]
+        future = [today + timedelta(days=n) for n in range(days)]
+        written_history = write(restaurant, _rows(restaurant, tables, guests, template, history, now))
+        written_future = write(restaurant, _rows(restaurant, tables, guests, template, future, now))
+        summaries.append(LoadSummary(restaurant=restaurant, tables=len(tables), combinations=combinations,
+                                     future_bookings=written_future, history_bookings=written_history))
+    if bulk:
+        _keys_restore(keys)
+        with connection.cursor() as cursor:
+            _analyse(cursor)
+    for summary in summaries:
+        summary.restaurant.save()  # a new configuration token: no cached set-up of an earlier site survives
+    return summaries

@@ -140,3 +140,85 @@ def test_the_bulk_load_leaves_every_foreign_key_as_it_found_it():
         ReservationTable.objects.create(reservation=booking, table_id=10**9, start=booking.start, end=booking.end)
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+# --- A chain of sites (`seed_load --sites N`): many restaurants of one group on one database.
+
+def build_sites(sites=3, days=2, per_day=150, history_days=1):
+    call_command("seed_load", sites=sites, days=days, per_day=per_day, history_days=history_days,
+                 stdout=open("/dev/null", "w"))
+    return list(Restaurant.objects.filter(slug__startswith="site-").order_by("slug"))
+
+
+def test_sites_are_built_in_one_group_with_their_counts_and_no_table_double_booked():
+    before = timezone.now()
+    sites = build_sites(sites=3, days=2, per_day=150, history_days=1)
+    assert [s.slug for s in sites] == ["site-01", "site-02", "site-03"]
+    assert len({s.group_id for s in sites}) == 1
+    for site in sites:
+        tables = Table.objects.filter(restaurant=site)
+        assert 30 <= tables.count() <= 40
+        assert TableCombination.objects.filter(restaurant=site).count() == 4
+        for combination in TableCombination.objects.filter(restaurant=site):
+            assert {t.restaurant_id for t in combination.tables.all()} == {site.pk}
+        bookings = Reservation.objects.filter(restaurant=site)
+        assert bookings.count() == 3 * 150
+        today = timezone.localdate(before, timezone=site.tz)
+        for offset, expected in ((-1, 150), (0, 150), (1, 150), (2, 0)):
+            day = today + timedelta(days=offset)
+            assert sum(1 for r in bookings.only("start") if r.start.astimezone(site.tz).date() == day) == expected
+        # Each booking holds one table of its own site, of its size, over exactly its own time.
+        assignments = ReservationTable.objects.filter(reservation__restaurant=site).select_related("reservation",
+                                                                                                    "table")
+        assert assignments.count() == 450
+        for a in assignments:
+            assert a.table.restaurant_id == site.pk
+            assert (a.start, a.end) == (a.reservation.start, a.reservation.end)
+            assert a.table.min_covers <= a.reservation.party_size <= a.table.max_covers
+            assert a.reservation.guest.group_id == site.group_id
+    with connection.cursor() as cursor:
+        cursor.execute(OVERLAPPING_SQL)
+        assert cursor.fetchall() == []
+
+
+def test_a_smaller_chain_replaces_a_larger_one_and_leaves_big_alone():
+    big = build(days=1, per_day=50, history_days=0)
+    build_sites(sites=3, days=1, per_day=100, history_days=0)
+    sites = build_sites(sites=2, days=1, per_day=60, history_days=0)
+    assert [s.slug for s in sites] == ["site-01", "site-02"]
+    assert Reservation.objects.filter(restaurant__slug__startswith="site-").count() == 2 * 60
+    assert Table.objects.filter(restaurant__slug__startswith="site-").count() == 2 * 36
+    assert Reservation.objects.filter(restaurant=big).count() == 50
+    assert Table.objects.filter(restaurant=big).count() == 200
+
+
+def test_more_bookings_a_day_than_a_site_holds_is_refused_plainly():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="hold at most"):
+        build_sites(sites=1, days=1, per_day=1000, history_days=0)
+    assert not Restaurant.objects.filter(slug__startswith="site-").exists()
+
+
+def test_availability_answers_for_every_site(anon_api):
+    sites = build_sites(sites=2, days=2, per_day=150, history_days=0)
+    for site in sites:
+        day = timezone.localdate(timezone=site.tz) + timedelta(days=1)
+        response = anon_api.get(f"/api/v1/restaurants/{site.slug}/availability/?date={day.isoformat()}&party_size=2")
+        assert response.status_code == 200, response.content
+        slots = {s["time"]: s for s in response.json()["slots"]}
+        assert "11:00" in slots and "22:30" in slots
+        # Full around the peak, free at its edges: the day's book was read, not ignored.
+        assert any(s["available"] for s in slots.values()) and not all(s["available"] for s in slots.values())
+
+
+@pytest.mark.postgres  # the keys are set aside for the load on PostgreSQL only
+def test_the_chain_load_leaves_every_foreign_key_as_it_found_it():
+    with connection.cursor() as cursor:
+        cursor.execute(FOREIGN_KEYS_SQL)
+        before = sorted(cursor.fetchall())
+        build_sites(sites=2, days=1, per_day=50, history_days=0)
+        build_sites(sites=2, days=1, per_day=50, history_days=0)
+        cursor.execute(FOREIGN_KEYS_SQL)
+        assert sorted(cursor.fetchall()) == before
+    assert Reservation.objects.filter(restaurant__slug__startswith="site-").count() == 100
