@@ -29,8 +29,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +39,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import redis
+from harness import free_port, stop_server  # bench/harness.py
 
 PROJECT = Path(__file__).resolve().parent.parent
 PY = str(PROJECT / ".venv" / "bin" / "python")
@@ -54,12 +53,6 @@ PER_CLIENT = 10
 WORKERS, THREADS = 2, 8
 # The day's slots a booking asks for: every 15 minutes from opening to the last seating (load.py).
 SLOTS = [f"{h:02d}:{m:02d}" for h in range(11, 23) for m in (0, 15, 30, 45) if (h, m) <= (22, 30)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(port: int, path: str, body: dict | None = None, key: str | None = None) -> tuple[int, float]:
@@ -139,17 +132,6 @@ def start_server(env: dict) -> tuple[subprocess.Popen, int]:
             stop_server(process)
             sys.exit(f"gunicorn did not start: see {log.name}")
         time.sleep(0.3)
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def volley(port: int, days: list[date], per_client: int, first: int) -> tuple[float, list[float], dict]:

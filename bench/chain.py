@@ -13,17 +13,16 @@ Never run as a test.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import secrets
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+
+from harness import free_port, get, percentiles, stop_server  # bench/harness.py
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
@@ -53,24 +52,6 @@ SHAPES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port: int, path: str) -> tuple[int, float]:
-    began = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        conn.request("GET", path, headers={"Host": "127.0.0.1"})
-        response = conn.getresponse()
-        response.read()
-        return response.status, (time.perf_counter() - began) * 1000
-    finally:
-        conn.close()
-
-
 def start_server(port: int, shape: str) -> subprocess.Popen:
     arguments, conn_max_age = SHAPES[shape]
     process = subprocess.Popen(
@@ -89,20 +70,6 @@ def start_server(port: int, shape: str) -> subprocess.Popen:
             time.sleep(0.2)
     os.killpg(process.pid, signal.SIGTERM)
     raise SystemExit("gunicorn did not answer /healthz/ within 60 s")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
 def queries(path: str) -> str:

@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
+from harness import free_port  # bench/harness.py
 
 PROJECT = Path(__file__).resolve().parent.parent
 GUNICORN = PROJECT / ".venv" / "bin" / "gunicorn"
@@ -55,12 +55,6 @@ def get(port: int, path: str, method: str = "GET", body: dict | None = None) -> 
 
 def p50(samples: list[float]) -> float:
     return statistics.median(samples)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:

@@ -19,11 +19,8 @@ fresh start does not blur the load counts; everything else is gunicorn.conf.py's
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +30,8 @@ import warnings
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+
+from harness import free_port, get, percentiles, stop_server  # bench/harness.py
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
@@ -69,24 +68,6 @@ GUNICORN = ["-c", "gunicorn.conf.py", "--workers", "2", "--threads", "8"]
 WORKERS = 2
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port: int, path: str) -> tuple[int, float]:
-    began = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        conn.request("GET", path, headers={"Host": "127.0.0.1"})
-        response = conn.getresponse()
-        response.read()
-        return response.status, (time.perf_counter() - began) * 1000
-    finally:
-        conn.close()
-
-
 def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
     log = open(f"/tmp/cxhost-bench-sites-{port}.log", "wb")  # noqa: SIM115 - open while the server runs
     process = subprocess.Popen(
@@ -105,20 +86,6 @@ def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
             time.sleep(0.2)
     stop_server(process)
     raise SystemExit(f"gunicorn did not answer /healthz/ within 60 s: see {log.name}")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
 def setup_loads(database_url: str) -> int:
