@@ -208,7 +208,7 @@ def main() -> None:
     pg_url = os.environ.get("DATABASE_URL", "")
     if not pg_url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database of your own (big is built there when missing).")
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
     cache = redis.Redis.from_url(redis_url)
     seed = ["--days", str(args.days), "--per-day", str(args.per_day), "--history-days", str(args.history_days)]
     name = f"{args.days}x{args.per_day}-h{args.history_days}"  # no "+": a URL would read it as a space
