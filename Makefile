@@ -93,7 +93,8 @@ fault-run: $(VENV)/.installed
 # clients (bench/bookings.py: the same seed built once a day into /tmp for SQLite, a few minutes), and the
 # desk for a full evening (bench/desk.py --big), and the chain's 20 sites (bench/sites.py, below). Redis
 # database BENCH_REDIS_URL is flushed by it.
-BENCH_REDIS_URL ?= redis://127.0.0.1:6379/8  # not the tests' database (REDIS_TEST_URL): the benches flush it
+# Not the tests' database (REDIS_TEST_URL): the benches flush it.
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/8
 bench-chain: $(VENV)/.installed
 	DATABASE_URL=$(BENCH_PG_URL) $(PY) bench/chain.py
 	DATABASE_URL=$(BENCH_PG_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/bookings.py
