@@ -27,6 +27,7 @@ from ..services.guests import guest_update
 from ..services.idempotency import (
     Replay,
     idempotency_claim,
+    idempotency_done,
     idempotency_keep,
     idempotency_release,
     request_fingerprint,
@@ -125,21 +126,24 @@ def idempotent_create(
         body = claim.body if claim.body is not None else replay(claim)
         return Response(body, status=claim.status, headers={"Idempotent-Replayed": "true"})
     try:
-        response = produce(claim)
-    except (BookError, exceptions.APIException) as exc:
-        if isinstance(exc, TRANSIENT):
-            idempotency_release(claim=claim)
-            raise
-        # A final "no" (bad input, not allowed, no tables): the same request always gets it again.
-        response = error_response(exc)
-    except BaseException:
         try:
-            idempotency_release(claim=claim)
-        except DatabaseError:
-            pass  # the database is gone too: the claim goes stale and a retry takes it over
-        raise
-    idempotency_keep(claim=claim, status=response.status_code, body=response.data)
-    return response
+            response = produce(claim)
+        except (BookError, exceptions.APIException) as exc:
+            if isinstance(exc, TRANSIENT):
+                idempotency_release(claim=claim)
+                raise
+            # A final "no" (bad input, not allowed, no tables): the same request always gets it again.
+            response = error_response(exc)
+        except BaseException:
+            try:
+                idempotency_release(claim=claim)
+            except DatabaseError:
+                pass  # the database is gone too: a retry takes the claim over (see idempotency.py)
+            raise
+        idempotency_keep(claim=claim, status=response.status_code, body=response.data)
+        return response
+    finally:
+        idempotency_done(claim)
 
 
 def reservation_response(reservation: Reservation, status: int = 200) -> Response:

@@ -11,6 +11,13 @@ the process to die in between, a replay renders the settled link instead.
 Only final answers are kept: one that only says "try again" (a busy book, a
 table taken in a race, a 5xx) is released, so a retry with the same key does
 the work afresh.
+
+On PostgreSQL the request working on a key also holds the key's owner lock (a
+session advisory lock) from before its claim until `idempotency_done`. A
+request that died (its worker killed, the database restarted) loses the lock
+with its connection, so a retry that finds the key in flight and gets the lock
+takes the key over at once, instead of waiting out IDEMPOTENCY_IN_FLIGHT_SECONDS
+as on SQLite, where a claim can only go stale with time.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -58,14 +65,66 @@ def idempotency_claim(
     if not key.isprintable():
         # PostgreSQL cannot store a NUL in text (it was a 500 there); no client needs control characters.
         raise InvalidInput({"Idempotency-Key": ["Send a key of printable characters."]})
-    now = now or timezone.now()
-    expired = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    owner_lock = _owner_lock_id(scope, key)
+    owned = _owner_lock_try(owner_lock)
     try:
-        with transaction.atomic():
-            return IdempotencyKey.objects.create(scope=scope, key=key, fingerprint=fingerprint, created_at=now)
-    except IntegrityError:
-        pass
-    existing = IdempotencyKey.objects.get(scope=scope, key=key)
+        claim = _claim(scope=scope, key=key, fingerprint=fingerprint, now=now or timezone.now(), owned=owned)
+    except BaseException:
+        if owned:
+            _owner_lock_release(owner_lock)
+        raise
+    if owned:
+        if isinstance(claim, Replay):
+            _owner_lock_release(owner_lock)
+        else:
+            claim.owner_lock = owner_lock  # released by idempotency_done()
+    return claim
+
+
+def idempotency_done(claim: IdempotencyKey) -> None:
+    """The request is finished with its claim (settled, kept or released): let go of the key's owner lock."""
+    owner_lock = getattr(claim, "owner_lock", None)
+    if owner_lock is not None:
+        claim.owner_lock = None
+        _owner_lock_release(owner_lock)
+
+
+def _owner_lock_id(scope: str, key: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{scope}\n{key}".encode()).digest()[:8], "big", signed=True)
+
+
+def _owner_lock_try(owner_lock: int) -> bool | None:
+    """True: no living request works on this key now; False: one does; None: not known (not PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [owner_lock])
+        return cursor.fetchone()[0]
+
+
+def _owner_lock_release(owner_lock: int) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [owner_lock])
+    except DatabaseError:
+        pass  # the connection is gone, and the lock with it
+
+
+def _claim(*, scope: str, key: str, fingerprint: str, now: datetime, owned: bool | None) -> IdempotencyKey | Replay:
+    expired = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    if owned is False:
+        # A living request holds this key (perhaps between taking the lock and writing its claim): never claim
+        # it beside that one; only answer what is settled already.
+        existing = IdempotencyKey.objects.filter(scope=scope, key=key).first()
+        if existing is None or existing.created_at < expired:
+            raise IdempotencyInFlight()
+    else:
+        try:
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(scope=scope, key=key, fingerprint=fingerprint, created_at=now)
+        except IntegrityError:
+            pass
+        existing = IdempotencyKey.objects.get(scope=scope, key=key)
     if existing.created_at < expired:
         # Past its lifetime a key is forgotten: this request claims it afresh, in place. (Not a delete before
         # every claim: that cost each booking a read and an empty write transaction, SQLite's write lock included.)
@@ -81,9 +140,12 @@ def idempotency_claim(
     if not existing.in_flight:
         return Replay(existing.response_status, existing.response_body, existing.reservation_id,
                       existing.waitlist_entry_id)
-    stale = now - timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_SECONDS)
-    # A claim left in flight this long belongs to a request that died: its
-    # booking was rolled back with it, so this request may take the key over.
+    if owned is False:
+        raise IdempotencyInFlight()
+    # In flight, and nobody holds the owner lock (PostgreSQL): the request that claimed it died, and its booking
+    # was rolled back with it. Elsewhere only time tells: a claim left in flight this long belongs to a request
+    # that died. Either way this request may take the key over.
+    stale = now if owned else now - timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_SECONDS)
     taken_over = IdempotencyKey.objects.filter(
         pk=existing.pk, response_status__isnull=True, created_at__lt=stale
     ).update(created_at=now)

@@ -3,6 +3,8 @@
 - Two real requests with one key race: the second, arriving while the first is held inside the service
   (the CXHOST_BOOKING_RACE_DELAY_MS seam), is told `idempotency_in_flight`; the first books; a repeat
   replays it.
+- A repeat after the first request died with its server takes the key over at once (PostgreSQL's owner
+  lock ends with the dead request's connection), rather than after IDEMPOTENCY_IN_FLIGHT_SECONDS.
 - An answer that only says "try again" (`book_busy`, from a day lock held by another transaction) is not
   kept: the retry with the same key books.
 - The first use of a day (the `BookDay` insert) waits on another transaction's uncommitted insert no
@@ -97,6 +99,43 @@ def test_a_repeat_racing_the_first_request_is_in_flight_and_then_replays_it(serv
     assert replay_status == 201 and replayed == first[0][1]
     assert headers.get("Idempotent-Replayed") == "true"
     assert Reservation.objects.count() == 1
+
+
+def test_a_retry_after_the_first_request_died_takes_its_key_over_at_once(servers, samna, tuesday):
+    # The first request claims the key and sleeps inside the service; then its server is killed mid-request
+    # (as a worker is SIGKILLed, or the database restarts): its connection, its booking and its hold on the key
+    # end together.
+    server = servers.get(CXHOST_BOOKING_RACE_DELAY_MS="30000")
+    token = server.token_for("host", DEMO_PASSWORD)
+    body = body_for(tuesday, n=3)
+    first: list = []
+    doomed = threading.Thread(target=lambda: first.append(_post_or_error(server, token, body, "died-1")))
+    doomed.start()
+    try:
+        wait_for_claim("died-1")
+        # Control: while the first request lives, a repeat is told it is in flight, never let through beside it.
+        alive_status, alive_answer, _ = post(server, token, body, "died-1")
+        servers.close()
+    finally:
+        doomed.join(timeout=60)
+    assert (alive_status, alive_answer["code"]) == (409, "idempotency_in_flight"), alive_answer
+    assert first and isinstance(first[0], Exception), first  # the client of the dead request got no answer
+
+    # A retry does not wait out IDEMPOTENCY_IN_FLIGHT_SECONDS (60 s): nobody holds the key, so it takes it over.
+    fresh = servers.get()
+    status, answer, headers = post(fresh, token, body, "died-1")
+    assert status == 201, answer
+    assert "Idempotent-Replayed" not in headers
+    assert Reservation.objects.count() == 1
+    replay_status, replayed, replay_headers = post(fresh, token, body, "died-1")
+    assert (replay_status, replayed) == (201, answer) and replay_headers.get("Idempotent-Replayed") == "true"
+
+
+def _post_or_error(server: LiveServer, token: str, body: dict, key: str):
+    try:
+        return post(server, token, body, key)
+    except (OSError, http.client.HTTPException) as exc:
+        return exc
 
 
 def test_a_busy_book_is_not_replayed_the_retry_with_the_same_key_books(samna, staff, tuesday, settings):
