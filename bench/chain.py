@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
-from harness import free_port, get, percentiles, stop_server  # bench/harness.py
+from harness import free_port, get, percentiles, stop_server, wait_healthy  # bench/harness.py
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
@@ -61,15 +60,8 @@ def start_server(port: int, shape: str) -> subprocess.Popen:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if get(port, "/healthz/")[0] == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGTERM)
-    raise SystemExit("gunicorn did not answer /healthz/ within 60 s")
+    wait_healthy(port, process)
+    return process
 
 
 def queries(path: str) -> str:

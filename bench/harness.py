@@ -50,3 +50,18 @@ def stop_server(process: subprocess.Popen, grace: float = 30) -> None:
         except ProcessLookupError:
             return
         process.wait(timeout=10)
+
+
+def wait_healthy(port: int, process: subprocess.Popen, *, seconds: float = 60, log: str = "") -> None:
+    """Wait for a server we started to answer /healthz/ 200; stop it and exit if it does not in time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if get(port, "/healthz/")[0] == 200:
+                return
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    stop_server(process)
+    raise SystemExit(f"gunicorn did not answer /healthz/ within {seconds:.0f} s" + (f": see {log}" if log else ""))

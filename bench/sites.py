@@ -31,7 +31,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from harness import free_port, get, percentiles, stop_server  # bench/harness.py
+from harness import free_port, get, percentiles, stop_server, wait_healthy  # bench/harness.py
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
@@ -75,17 +75,8 @@ def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
          "--timeout", "120"],
         cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if get(port, "/healthz/")[0] == 200:
-                return process
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.2)
-    stop_server(process)
-    raise SystemExit(f"gunicorn did not answer /healthz/ within 60 s: see {log.name}")
+    wait_healthy(port, process, log=log.name)
+    return process
 
 
 def setup_loads(database_url: str) -> int:
