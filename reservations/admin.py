@@ -21,6 +21,7 @@ from .models import (
     WEEKDAYS,
     Area,
     BookDay,
+    BookVersion,
     Closure,
     Gesture,
     Guest,
@@ -778,6 +779,15 @@ class BookDayAdmin(ReadOnlySuperuserAdmin):
     list_display = ["restaurant", "date"]
     list_filter = [BY_RESTAURANT]
     date_hierarchy = "date"
+
+
+@admin.register(BookVersion)
+class BookVersionAdmin(ReadOnlySuperuserAdmin):
+    """Kept by database triggers, read by the day-plan cache: shown for diagnosis, never edited."""
+
+    list_display = ["restaurant", "day", "version"]
+    list_filter = [BY_RESTAURANT]
+    date_hierarchy = "day"
 
 
 @admin.register(IdempotencyKey)

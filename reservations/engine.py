@@ -244,11 +244,29 @@ class DayPlan:
     _busy: BusyIndex = field(init=False, repr=False, compare=False)
     # Overbooked bookings (start, end, covers) in epoch seconds: the only ones the overbooking sweep reads.
     _overbooked: tuple[tuple[float, float, int], ...] = field(init=False, repr=False, compare=False)
+    # The free seatings per (party size, from, until): they depend on the bookings alone, not on the moment
+    # asked, so a plan reused across requests (`selectors.day_plan`) answers a slot it has answered before
+    # without a search.
+    _free: dict[tuple[int, float, float], tuple[Seating, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_busy", BusyIndex(self.bookings))
         object.__setattr__(self, "_overbooked", tuple(
             (b.start.timestamp(), b.end.timestamp(), b.covers) for b in self.bookings if b.overbooked))
+        object.__setattr__(self, "_free", {})
+
+    def free_seatings(self, party_size: int, start: float, end: float) -> tuple[Seating, ...]:
+        """The seatings that fit the party and are free for all of [start, end) (epoch seconds), in the
+        set-up's order of preference."""
+        key = (party_size, start, end)
+        free = self._free.get(key)
+        if free is None:
+            if len(self._free) >= 4096:  # seat-now questions ask at any moment: bounded
+                self._free.clear()
+            busy = self._busy
+            free = self._free[key] = tuple(
+                s for s in self.config.seatings_for(party_size) if busy.free(s.tables, start, end))
+        return free
 
     def table_free(self, table: int, start: datetime, end: datetime) -> bool:
         return self._busy.free((table,), start.timestamp(), end.timestamp())
@@ -539,10 +557,7 @@ def decide(
     held = _held_tables(plan, start, end, now)
     may_use_held = channel == WALK_IN
     first_held: Seating | None = None
-    busy, a, b = plan._busy, start.timestamp(), end.timestamp()
-    for seating in config.seatings_for(party_size):
-        if not busy.free(seating.tables, a, b):
-            continue
+    for seating in plan.free_seatings(party_size, start.timestamp(), end.timestamp()):
         if held.isdisjoint(seating.tables):
             return Decision(start, True, seating=seating, end=end)
         if first_held is None:

@@ -382,6 +382,29 @@ class BookDay(models.Model):
         return f"{self.restaurant_id} {self.date}"
 
 
+class BookVersion(models.Model):
+    """How many times a restaurant's book has changed for bookings starting on one UTC date.
+
+    Database triggers (migration 0019, and recovery's 0006 for offer holds) bump it in the same transaction as
+    every write to reservations, their tables and held tables, whatever wrote them: a service, the admin, a
+    queryset update, raw SQL. The day-plan cache (`selectors.day_plan`) is keyed on these versions, so a plan
+    is reused exactly until something it was built from changes. UTC dates, not local ones: a trigger cannot
+    work out a restaurant's local date on SQLite.
+    """
+
+    # No foreign-key constraint: deleting a restaurant deletes its bookings, whose triggers write rows here
+    # after the delete has collected this table's; a stale row for a deleted restaurant is harmless.
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    day = models.DateField()
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["restaurant", "day"], name="bookversion_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.restaurant_id} {self.day} v{self.version}"
+
+
 class Guest(models.Model):
     """A guest of a restaurant group: known at every one of its restaurants, at no other."""
 

@@ -1,8 +1,10 @@
 """Read-side queries: the day's plan for the engine, the book, guests, the waitlist.
 
-A day's availability costs two queries when the restaurant's configuration is
-cached (the restaurant row and the day's bookings), and a constant handful
-more when it is not: nothing here grows with tables, bookings or history.
+A day's availability costs two queries when the restaurant's configuration and
+the day's plan are cached (the restaurant row and the day's book versions), four
+when the plan is not (its bookings and held tables too), and a constant handful
+more when the configuration is not: nothing here grows with tables, bookings or
+history.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import logging
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 from phonenumber_field.phonenumber import PhoneNumber
@@ -21,6 +25,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from . import engine
 from .dbfunctions import EpochMicroseconds, moment_of
 from .models import (
+    BookVersion,
     Closure,
     Gesture,
     Guest,
@@ -99,10 +104,12 @@ def _share_config(key: tuple[int, str], config: engine.RestaurantConfig) -> None
 
 
 def clear_config_cache() -> None:
-    """Forget the set-ups this process holds, and their shared copies: the next request loads them cold."""
+    """Forget the set-ups and day plans this process holds, and the set-ups' shared copies: the next request
+    loads them cold."""
     with _cache_lock:
         keys = list(_CONFIG_CACHE)
         _CONFIG_CACHE.clear()
+        _PLAN_CACHE.clear()
     try:
         cache.delete_many([_shared_key(key) for key in keys])
     except Exception:
@@ -173,6 +180,14 @@ def _plan_bounds(plan: engine.DayPlan) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=2)
 
 
+def _reach_back(config: engine.RestaurantConfig, start: datetime) -> datetime:
+    """The earliest start of a booking that may still be at a table at `start`.
+
+    A day of slack beyond the longest turn: a turn time shortened after a booking was made leaves that booking
+    its longer end."""
+    return start - config.longest_turn - timedelta(days=1)
+
+
 def active_bookings(
     restaurant: Restaurant, config: engine.RestaurantConfig, start: datetime, end: datetime
 ) -> list[engine.Booking]:
@@ -182,7 +197,7 @@ def active_bookings(
             restaurant=restaurant,
             status__in=Reservation.ACTIVE_STATUSES,
             # Bound `start` from below too, so the index is used instead of scanning history.
-            start__gte=start - config.longest_turn - timedelta(days=1),
+            start__gte=_reach_back(config, start),
             start__lt=end,
             end__gt=start,
         )
@@ -219,20 +234,88 @@ def active_bookings(
 # `(restaurant, start, end) -> [(engine.Booking, the E.164 phone it is held for)]`. Apps built on reservations
 # register theirs (the recovery app: a freed table offered to a turned-away guest), so every path that asks
 # the engine sees them taken — except a booking for the very guest they are held for (`held_for`).
+# A source reads rows starting no earlier than a day before `start`, from tables whose writes bump the book
+# versions (`dbtriggers`): the plan cache below is only as fresh as that.
 HOLD_SOURCES: list[Callable[[Restaurant, datetime, datetime], list[tuple[engine.Booking, str]]]] = []
+
+
+class _BookedDay(NamedTuple):
+    """A day's plan as read at `versions`: its bookings, its holds (each with the phone it is held for)."""
+
+    versions: tuple[tuple[date, int], ...]
+    bookings: tuple[engine.Booking, ...]
+    holds: tuple[tuple[engine.Booking, str], ...]
+    plan: engine.DayPlan
+
+
+# The day plans this process has read, reused while the day's book versions are unchanged: a large restaurant's
+# day is 1,200 bookings to read and index, where its versions are one small query (issue 9). Keyed by restaurant,
+# set-up and day; an entry is kept only once the transaction that read it has committed (see `day_plan`).
+_PLAN_CACHE: OrderedDict[tuple[int, str, date], _BookedDay] = OrderedDict()
+_PLAN_CACHE_SIZE = 128
+
+
+def book_versions(restaurant: Restaurant, since: datetime, until: datetime) -> tuple[tuple[date, int], ...]:
+    """The book's versions for every UTC date a booking starting in [since, until] falls on: one query."""
+    return tuple(
+        BookVersion.objects.filter(
+            restaurant=restaurant, day__gte=since.astimezone(UTC).date(), day__lte=until.astimezone(UTC).date()
+        ).order_by("day").values_list("day", "version")
+    )
+
+
+def forget_day_plans() -> None:
+    """Forget every day plan this process keeps: the next read of each day is cold."""
+    with _cache_lock:
+        _PLAN_CACHE.clear()
+
+
+def _keep_day_plan(key: tuple[int, str, date], booked: _BookedDay) -> None:
+    with _cache_lock:
+        _PLAN_CACHE[key] = booked
+        _PLAN_CACHE.move_to_end(key)
+        while len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
+            _PLAN_CACHE.popitem(last=False)
+
+
+def _booked_day(restaurant: Restaurant, config: engine.RestaurantConfig, empty: engine.DayPlan) -> _BookedDay:
+    start, end = _plan_bounds(empty)
+    # The versions first, then the rows: rows read after their versions can only be newer than the key says
+    # (a later read then misses and reloads), never older.
+    versions = book_versions(restaurant, _reach_back(config, start), end)
+    key = (restaurant.pk, str(restaurant.config_token), empty.date)
+    with _cache_lock:
+        booked = _PLAN_CACHE.get(key)
+        if booked is not None and booked.versions == versions:
+            _PLAN_CACHE.move_to_end(key)
+            return booked
+    bookings = active_bookings(restaurant, config, start, end)
+    holds = [held for source in HOLD_SOURCES for held in source(restaurant, start, end)]
+    booked = _BookedDay(versions, tuple(bookings), tuple(holds),
+                        empty.with_bookings([*bookings, *(booking for booking, _ in holds)]))
+    # Kept only if what was read commits: inside a transaction it may include this transaction's own writes,
+    # whose version bumps a rollback would undo (and a later writer would then reuse). Outside one, at once.
+    transaction.on_commit(lambda: _keep_day_plan(key, booked))
+    return booked
 
 
 def day_plan(
     restaurant: Restaurant, day: date, *, exclude_reservation: int | None = None, held_for: str = ""
 ) -> engine.DayPlan:
+    """The day's services, holds and active bookings as the engine's plan; one query when this process has
+    read the day since it last changed, three when not.
+
+    `exclude_reservation` leaves one booking out (it is being moved or seated again); `held_for` is the phone
+    of the guest asking, for whom tables held by a recovery offer are not taken.
+    """
     config = restaurant_config(restaurant)
     empty = engine.plan_day(config, day, ())
-    start, end = _plan_bounds(empty)
-    bookings = active_bookings(restaurant, config, start, end)
-    if exclude_reservation is not None:
-        bookings = [b for b in bookings if b.id != exclude_reservation]
-    for source in HOLD_SOURCES:
-        bookings += [b for b, phone in source(restaurant, start, end) if not held_for or phone != held_for]
+    booked = _booked_day(restaurant, config, empty)
+    held_for_them = bool(held_for) and any(phone == held_for for _, phone in booked.holds)
+    if exclude_reservation is None and not held_for_them:
+        return booked.plan
+    bookings = [b for b in booked.bookings if b.id != exclude_reservation]
+    bookings += [b for b, phone in booked.holds if not held_for or phone != held_for]
     return empty.with_bookings(bookings)
 
 

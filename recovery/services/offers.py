@@ -60,6 +60,9 @@ def offer_holds(restaurant: Restaurant, start: datetime, end: datetime) -> list[
     rows = RecoveryOffer.tables.through.objects.filter(
         recoveryoffer__restaurant=restaurant, recoveryoffer__status=OfferStatus.PENDING,
         recoveryoffer__start__lt=end, recoveryoffer__end__gt=start,
+        # An offer lasts one turn: none that began over a day before is still held. And the day plan's cache
+        # watches the book versions from a day before `start` on (`selectors.HOLD_SOURCES`).
+        recoveryoffer__start__gte=start - timedelta(days=1),
     ).values_list("recoveryoffer_id", "recoveryoffer__start", "recoveryoffer__end", "recoveryoffer__party_size",
                   "recoveryoffer__case__refusal__guest_phone", "table_id")
     offers: dict[int, list] = {}

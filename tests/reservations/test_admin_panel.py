@@ -13,6 +13,7 @@ from reservations.errors import NoTables
 from reservations.models import (
     Area,
     BookDay,
+    BookVersion,
     Closure,
     Gesture,
     Guest,
@@ -75,7 +76,7 @@ RESTAURANT_OF = {
 }
 # A guest is its group's: seen by the managers of the group's restaurants.
 GROUP_OF = {Guest: lambda row: row.group}
-SUPERUSER_ONLY = {StaffMembership, RestaurantGroup, BookDay, IdempotencyKey}
+SUPERUSER_ONLY = {StaffMembership, RestaurantGroup, BookDay, BookVersion, IdempotencyKey}
 
 
 def test_every_model_of_the_book_has_an_admin_page():

@@ -1,0 +1,120 @@
+"""The database triggers that keep `BookVersion` true: every write to the book bumps the version of the
+(restaurant, UTC date) its rows start on, in the writing transaction, whatever made the write.
+
+Used by migrations (reservations 0019, recovery 0006); change them only with a new migration.
+
+PostgreSQL: one statement-level trigger per table and event, reading the statement's transition tables, so a
+bulk write (seed_load's COPY of a year, a queryset update) bumps each date once per statement, not per row.
+SQLite has row-level triggers only: one upsert per row changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VERSIONS = "reservations_bookversion"
+_EVENTS = ("INSERT", "UPDATE", "DELETE")
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A table whose rows are part of some day's plan, and how to find each row's restaurant and start.
+
+    `rows` is SQL selecting (restaurant_id, start) for the rows of a relation named by `{rows}` — a
+    transition table on PostgreSQL. `row` is the same for SQLite's one row (`{row}` is NEW or OLD)."""
+
+    name: str
+    table: str
+    rows: str
+    row: str
+
+
+def _pg_function(watched: Watched, event: str) -> str:
+    if event == "UPDATE":
+        changed = f"{watched.rows.format(rows='old_rows')} UNION ALL {watched.rows.format(rows='new_rows')}"
+    else:
+        changed = watched.rows.format(rows="new_rows" if event == "INSERT" else "old_rows")
+    # Dates in order, so two statements bumping the same dates lock their rows in the same order.
+    return f"""
+CREATE OR REPLACE FUNCTION {watched.name}_{event.lower()}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO {VERSIONS} (restaurant_id, day, version)
+    SELECT restaurant_id, (start AT TIME ZONE 'UTC')::date, 1 FROM ({changed}) AS changed
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (restaurant_id, day) DO UPDATE SET version = {VERSIONS}.version + 1;
+    RETURN NULL;
+END $$"""
+
+
+def _pg_trigger(watched: Watched, event: str) -> str:
+    referencing = {
+        "INSERT": "NEW TABLE AS new_rows",
+        "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "DELETE": "OLD TABLE AS old_rows",
+    }[event]
+    name = f"{watched.name}_{event.lower()}"
+    return (f"CREATE TRIGGER {name} AFTER {event} ON {watched.table} REFERENCING {referencing} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()")
+
+
+def _sqlite_bump(watched: Watched, row: str) -> str:
+    # `WHERE true`: SQLite's grammar needs a WHERE before ON CONFLICT in an INSERT … SELECT.
+    return (f"INSERT INTO {VERSIONS} (restaurant_id, day, version) "
+            f"SELECT restaurant_id, substr(start, 1, 10), 1 FROM ({watched.row.format(row=row)}) WHERE true "
+            f"ON CONFLICT (restaurant_id, day) DO UPDATE SET version = version + 1;")
+
+
+def _sqlite_trigger(watched: Watched, event: str) -> str:
+    rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}[event]
+    body = " ".join(_sqlite_bump(watched, row) for row in rows)
+    name = f"{watched.name}_{event.lower()}"
+    return f"CREATE TRIGGER {name} AFTER {event} ON {watched.table} FOR EACH ROW BEGIN {body} END"
+
+
+def create(schema_editor, watched: Watched) -> None:
+    vendor = schema_editor.connection.vendor
+    for event in _EVENTS:
+        if vendor == "postgresql":
+            schema_editor.execute(_pg_function(watched, event))
+            schema_editor.execute(_pg_trigger(watched, event))
+        elif vendor == "sqlite":
+            schema_editor.execute(_sqlite_trigger(watched, event))
+        else:
+            raise NotImplementedError(f"book version triggers for {vendor}")
+
+
+def drop(schema_editor, watched: Watched) -> None:
+    vendor = schema_editor.connection.vendor
+    for event in _EVENTS:
+        name = f"{watched.name}_{event.lower()}"
+        if vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {watched.table}")
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+        else:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+RESERVATIONS = Watched(
+    name="cxhost_book_reservation",
+    table="reservations_reservation",
+    rows="SELECT restaurant_id, start FROM {rows}",
+    row="SELECT {row}.restaurant_id AS restaurant_id, {row}.start AS start",
+)
+RESERVATION_TABLES = Watched(
+    name="cxhost_book_reservationtable",
+    table="reservations_reservationtable",
+    rows="SELECT r.restaurant_id, r.start FROM {rows} JOIN reservations_reservation r ON r.id = {rows}.reservation_id",
+    row="SELECT restaurant_id, start FROM reservations_reservation WHERE id = {row}.reservation_id",
+)
+OFFERS = Watched(
+    name="cxhost_book_offer",
+    table="recovery_recoveryoffer",
+    rows="SELECT restaurant_id, start FROM {rows}",
+    row="SELECT {row}.restaurant_id AS restaurant_id, {row}.start AS start",
+)
+OFFER_TABLES = Watched(
+    name="cxhost_book_offertable",
+    table="recovery_recoveryoffer_tables",
+    rows="SELECT o.restaurant_id, o.start FROM {rows} JOIN recovery_recoveryoffer o ON o.id = {rows}.recoveryoffer_id",
+    row="SELECT restaurant_id, start FROM recovery_recoveryoffer WHERE id = {row}.recoveryoffer_id",
+)
