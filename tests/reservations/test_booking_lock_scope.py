@@ -22,9 +22,11 @@ RESERVATIONS = "/api/v1/restaurants/samna/reservations/"
 
 # Statements a booking may run while it holds the day lock, taking the lock included (PostgreSQL's SET LOCAL
 # lock_timeout is one more than SQLite). Before the lock was narrowed: 19 for a 201, 12 for a 409.
-MAX_LOCKED_FOR_BOOKING = 19  # lock (3), the day's book and holds (2), guest (3) + its history row, booking + its
-# history row, tables, confirmation (the audit history added exactly 2: one INSERT each for a new guest and the booking)
-MAX_LOCKED_FOR_REFUSAL = 5  # lock (3), the day's book and holds (2): the decision, nothing else
+# The day's plan is its book versions (1) and, read cold as here, its bookings and held tables (2); a process that
+# has read the day since it last changed runs 2 fewer.
+MAX_LOCKED_FOR_BOOKING = 20  # lock (3), the day (3), guest (3) + its history row, booking + its history row, tables,
+# confirmation (the audit history added exactly 2: one INSERT each for a new guest and the booking)
+MAX_LOCKED_FOR_REFUSAL = 6  # lock (3), the day (3): the decision, nothing else
 
 
 class LockedStatements:
