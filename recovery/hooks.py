@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 
 from django.db.models import Q
-from django.db.models.functions import Now
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +35,10 @@ def offers_plug_in() -> None:
         board.HOLD_BLOCKS.append(offer_hold_blocks)
     # Open until the offered table's time has passed: a late YES still hears, kindly, that it has gone.
     inbound_sms.QUESTIONS[OutboundMessage.Kind.RECOVERY_OFFER] = inbound_sms.Question(
-        open=Q(recovery_offer__end__gt=Now()), answer=offer_answer)
+        open=lambda now: Q(recovery_offer__end__gt=now), answer=offer_answer)
     # Open as long as the table it told of: a YES to it meant that table, and later texts take over anyway.
     inbound_sms.QUESTIONS[OutboundMessage.Kind.RECOVERY_GONE] = inbound_sms.Question(
-        open=Q(case_step__offer__end__gt=Now()), answer=gone_answer)
+        open=lambda now: Q(case_step__offer__end__gt=now), answer=gone_answer)
     tables_released.connect(_offer_freed_tables, dispatch_uid="recovery_offer_freed_tables")
 
 

@@ -61,7 +61,7 @@ def gone_answer(*, question: OutboundMessage, word: str | None, now: datetime) -
     """To a `recovery_gone` text: the table has gone and they are still on the list — never a booking, never an
     error. That text asks nothing, so a question still open from before (a booking's reminder, another day)
     takes the answer: its C or X must not be swallowed by a "sorry"."""
-    others = {kind: q.open for kind, q in QUESTIONS.items() if kind != OutboundMessage.Kind.RECOVERY_GONE}
+    others = {kind: q.open(now) for kind, q in QUESTIONS.items() if kind != OutboundMessage.Kind.RECOVERY_GONE}
     earlier = selectors.latest_question_to(question.to, others)
     if earlier is not None and word is not None:
         return QUESTIONS[earlier.kind].answer(question=earlier, word=word, now=now)

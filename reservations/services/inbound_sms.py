@@ -64,7 +64,9 @@ class Outcome:
 class Question:
     """A kind of text that asks the guest something: when it is still open, and what an answer does."""
 
-    open: Q  # on OutboundMessage: the question may still be answered
+    # On OutboundMessage at `now`: the question may still be answered. The application's clock, never the
+    # database's: the two differ (a test's travelled clock, a node's drift), and one answer must use one.
+    open: Callable[[datetime], Q]
     answer: Callable[..., Outcome]  # (question=OutboundMessage, word=str | None, now=datetime) -> Outcome
 
 
@@ -89,10 +91,13 @@ def booking_answer(*, question: OutboundMessage, word: str | None, now: datetime
     return Outcome(Action.CANCELLED, "cancelled", done)
 
 
-_BOOKING_OPEN = Q(reservation__status__in=[Reservation.Status.BOOKED, Reservation.Status.CONFIRMED])
+def _booking_open(now: datetime) -> Q:
+    return Q(reservation__status__in=[Reservation.Status.BOOKED, Reservation.Status.CONFIRMED])
+
+
 QUESTIONS: dict[str, Question] = {
-    Kind.CONFIRMATION: Question(open=_BOOKING_OPEN, answer=booking_answer),
-    Kind.REMINDER: Question(open=_BOOKING_OPEN, answer=booking_answer),
+    Kind.CONFIRMATION: Question(open=_booking_open, answer=booking_answer),
+    Kind.REMINDER: Question(open=_booking_open, answer=booking_answer),
 }
 
 
@@ -127,7 +132,7 @@ def sms_receive(*, from_number: str, body: str, provider_id: str = "", now: date
         outcome = Outcome(Action.UNKNOWN_NUMBER, None)
     else:
         guests = selectors.guests_with_phone(phone)
-        question = selectors.latest_question_to(phone, {kind: q.open for kind, q in QUESTIONS.items()})
+        question = selectors.latest_question_to(phone, {kind: q.open(now) for kind, q in QUESTIONS.items()})
         last = question or selectors.latest_message_to(phone)
         restaurant = last.restaurant if last is not None else None
         if word == STOP:
