@@ -4,8 +4,9 @@ Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> .venv/bin/python benc
 It seeds `big` with `seed_load` when asked (or when it is missing) and times that, starts gunicorn in one of two
 shapes (`--shape production`, the default: gunicorn.conf.py's gthread, 2 processes x 8 threads, connections kept
 60 s; `--shape issue`: 4 sync workers and a new connection per request, as the issue first measured), times N
-sequential requests per URL after a warm-up, counts each
-request's queries in-process (cold: set-up cache cleared; warm), and prints one table where every figure is
+sequential requests per URL after a warm-up — the last URL with one of the day's bookings changed before each
+request, so that every request finds its process's day plan stale — counts each request's queries in-process
+(cold: set-up and day plans forgotten; the day changed; warm), and prints one table where every figure is
 also a ratio to `/healthz/` p50 measured in the same run (absolute times drift on a shared machine).
 Never run as a test.
 """
@@ -65,16 +66,33 @@ def start_server(port: int, shape: str) -> subprocess.Popen:
 
 
 def queries(path: str) -> str:
-    """The request's queries in-process: cold (set-up cache cleared) / warm."""
+    """The request's queries in-process: cold (set-up and day plans forgotten) / the day changed since this
+    process read it (its plan stale) / warm."""
     client = Client()
-    selectors.clear_config_cache()
     counts = []
-    for _ in range(2):
+    for forget in (selectors.clear_config_cache, selectors.forget_day_plans, lambda: None):
+        forget()
         with CaptureQueriesContext(connection) as captured:
             status = client.get(path).status_code
         assert status == 200, (path, status)
         counts.append(len(captured))
-    return f"{counts[0]}/{counts[1]}"
+    return "/".join(map(str, counts))
+
+
+class Writer:
+    """Touches one of the day's bookings (its notes, through another connection) before each request, so that
+    every request finds the day changed since its process last read it: the day plan cache's worst case."""
+
+    def __init__(self, restaurant: Restaurant, day) -> None:
+        import psycopg
+
+        self.connection = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+        self.pk = Reservation.objects.filter(restaurant=restaurant, start__date=day, status="booked") \
+            .values_list("pk", flat=True).first()
+
+    def __call__(self) -> None:
+        self.connection.execute("UPDATE reservations_reservation SET notes = %s WHERE id = %s",
+                                [secrets.token_hex(4), self.pk])
 
 
 def main() -> None:
@@ -98,22 +116,26 @@ def main() -> None:
         1 for s in Reservation.objects.filter(restaurant=big, start__date__range=(day - timedelta(days=1),
                                                                                  day + timedelta(days=1)))
         .values_list("start", flat=True) if s.astimezone(big.tz).date() == day)
-    urls = [("/healthz/", "/healthz/")] + [
+    urls = [("/healthz/", "/healthz/", False)] + [
         (f"availability party {party}, day+5",
-         f"/api/v1/restaurants/big/availability/?date={day.isoformat()}&party_size={party}")
+         f"/api/v1/restaurants/big/availability/?date={day.isoformat()}&party_size={party}", False)
         for party in (2, 8)
-    ]
-    counts = {name: (queries(path) if name != "/healthz/" else "-") for name, path in urls}
+    ] + [("availability party 2, day changed", f"/api/v1/restaurants/big/availability/?date={day.isoformat()}"
+          "&party_size=2", True)]
+    counts = {name: (queries(path) if name != "/healthz/" else "-") for name, path, _ in urls}
+    write = Writer(big, day)
 
     port = free_port()
     server = start_server(port, args.shape)
     try:
         rows = []
-        for name, path in urls:
+        for name, path, changed in urls:
             for _ in range(10):  # warm-up: every worker has loaded its set-up cache
                 get(port, path)
             samples = []
             for _ in range(args.n):
+                if changed:
+                    write()  # not timed: the request after it is
                 status, ms = get(port, path)
                 assert status == 200, (path, status)
                 samples.append(ms)
@@ -128,12 +150,12 @@ def main() -> None:
           f"{args.n} sequential requests per URL, one client, load average {os.getloadavg()[0]:.1f}")
     print(f"big: {total} bookings in all, {bookings_that_day} on {day} (day+5)"
           + (f"; seed_load took {seed_seconds:.1f} s" if seed_seconds is not None else "") + "\n")
-    header = f"{'request':32} {'p50 ms':>8} {'p95 ms':>8} {'p50 ×healthz':>13} {'p95 ×healthz':>13} " \
-             f"{'queries cold/warm':>18}"
+    header = f"{'request':34} {'p50 ms':>8} {'p95 ms':>8} {'p50 ×healthz':>13} {'p95 ×healthz':>13} " \
+             f"{'queries cold/day changed/warm':>30}"
     print(header)
     print("-" * len(header))
     for name, p50, p95 in rows:
-        print(f"{name:32} {p50:>8.1f} {p95:>8.1f} {p50 / base:>12.1f}× {p95 / base:>12.1f}× {counts[name]:>18}")
+        print(f"{name:34} {p50:>8.1f} {p95:>8.1f} {p50 / base:>12.1f}× {p95 / base:>12.1f}× {counts[name]:>30}")
 
 
 if __name__ == "__main__":
