@@ -248,12 +248,16 @@ class DayPlan:
     # asked, so a plan reused across requests (`selectors.day_plan`) answers a slot it has answered before
     # without a search.
     _free: dict[tuple[int, float, float], tuple[Seating, ...]] = field(init=False, repr=False, compare=False)
+    # `availability`'s answers per (party size, channel), with the stretch of time they hold for.
+    _answers: dict[tuple[int, str], tuple[float, float, tuple[Decision, ...]]] = field(
+        init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_busy", BusyIndex(self.bookings))
         object.__setattr__(self, "_overbooked", tuple(
             (b.start.timestamp(), b.end.timestamp(), b.covers) for b in self.bookings if b.overbooked))
         object.__setattr__(self, "_free", {})
+        object.__setattr__(self, "_answers", {})
 
     def free_seatings(self, party_size: int, start: float, end: float) -> tuple[Seating, ...]:
         """The seatings that fit the party and are free for all of [start, end) (epoch seconds), in the
@@ -584,8 +588,54 @@ def decide(
 
 
 def availability(plan: DayPlan, *, party_size: int, channel: str, now: datetime) -> list[Decision]:
-    """Every slot of the day's grid, decided as a booking on this channel would be (`decide_booking`)."""
-    return [decide_booking(plan, party_size=party_size, channel=channel, start=slot, now=now) for slot in plan.grid]
+    """Every slot of the day's grid, decided as a booking on this channel would be (`decide_booking`).
+
+    Kept on the plan with the stretch of time it holds for: the answers change with `now` only where a
+    slot passes, comes within the horizon, or a hold's release lead begins (`_answers_hold_for`), so a plan
+    reused across requests answers the same party again without deciding a slot."""
+    key = (party_size, channel)
+    moment = now.timestamp()
+    kept = plan._answers.get(key)
+    if kept is not None and kept[0] < moment < kept[1]:
+        return list(kept[2])
+    answers = [decide_booking(plan, party_size=party_size, channel=channel, start=slot, now=now)
+               for slot in plan.grid]
+    since, until = _answers_hold_for(plan, channel, moment)
+    if since < moment < until:
+        if len(plan._answers) >= 256:
+            plan._answers.clear()
+        plan._answers[key] = (since, until, tuple(answers))
+    return answers
+
+
+def _answers_hold_for(plan: DayPlan, channel: str, moment: float) -> tuple[float, float]:
+    """The open stretch of epoch seconds around `moment` within which no slot's answer on `channel` can change.
+
+    Every way `now` enters `decide_booking` for a grid slot, as the instants where a comparison flips: the slot
+    itself (`start < now`), the slot less the horizon (`start > now + horizon`), for a walk-in the slot less one
+    slot (`booking_channel`), and for each hold the start of its release lead (`_held_tables`) — taken for
+    every slot and hold, overlapping or not, which can only narrow the stretch."""
+    config = plan.config
+    horizon = timedelta(days=config.horizon_days).total_seconds()
+    one_slot = config.slot_minutes * 60
+    since, until = float("-inf"), float("inf")
+
+    def flips_at(instant: float) -> None:
+        nonlocal since, until
+        if instant <= moment:
+            since = max(since, instant)
+        else:
+            until = min(until, instant)
+
+    for slot in plan.grid:
+        at = slot.timestamp()
+        flips_at(at)
+        flips_at(at - horizon)
+        if channel == WALK_IN:
+            flips_at(at - one_slot)
+        for hold in plan.holds:
+            flips_at(_later(max(slot, hold.start), -hold.release_before).timestamp())
+    return since, until
 
 
 def alternatives(slots: Sequence[Decision], start: datetime, limit: int = 3) -> list[datetime]:
