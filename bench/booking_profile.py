@@ -148,6 +148,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--profile", action="store_true", help="pyinstrument's tree of one request of each kind")
     parser.add_argument("--quiet", action="store_true", help="no statement list")
+    parser.add_argument(
+        "--guests",
+        type=int,
+        default=7_000_000,
+        help="the first guest's number (+38063…): a number not used before books a new guest",
+    )
     args = parser.parse_args()
     big = Restaurant.objects.get(slug="big")
     today = timezone.localdate(timezone=big.tz)
@@ -162,8 +168,8 @@ def main() -> None:
         for i in range(6):  # warm the set-up cache, the connection, the imports
             post(client, today + timedelta(days=90), SLOTS[i * 5], 8_000_000 + i)
         for kind, day, first in (
-            ("open day (201)", today + timedelta(days=70), 7_000_000),
-            ("full day (409)", today + timedelta(days=25), 7_100_000),
+            ("open day (201)", today + timedelta(days=70), args.guests),
+            ("full day (409)", today + timedelta(days=25), args.guests + 100_000),
         ):
             samples = [watched(client, day, SLOTS[(i * 7) % len(SLOTS)], first + i) for i in range(args.rounds)]
             report(kind, samples, not args.quiet)
