@@ -137,7 +137,7 @@ def _book(offer: RecoveryOffer, decision: engine.Decision, *, now: datetime) -> 
     )
     RecoveryOffer.objects.filter(pk=offer.pk).update(reservation=reservation)
     message_queue(restaurant=restaurant, guest=guest, kind=OutboundMessage.Kind.CONFIRMATION,
-                  reservation=reservation, now=now)
+                  reservation=reservation, now=now, new_reservation=True)
     guest_preparation_send(reservation)
     late = " after the offer had lapsed; the table was still free" if offer.status == OfferStatus.EXPIRED else ""
     return _won_back(offer, reservation, now=now,

@@ -270,6 +270,9 @@ class ReservationOutput(serializers.Serializer):
         return local_iso(obj.created_at, obj.restaurant.tz)
 
     def get_tables(self, obj: Reservation) -> list[str]:
+        written = getattr(obj, "written_tables", None)
+        if written is not None:  # a booking the service has just written names its tables: no read of them
+            return list(written)
         return [a.table.name for a in obj.assignments.all()]
 
     @extend_schema_field(OverrideOutput(allow_null=True))
@@ -290,6 +293,14 @@ class ReservationOutput(serializers.Serializer):
             return None
         visits = getattr(obj, "guest_visits", None)
         return guest_brief(guest, first_visit=None if visits is None else visits == 0)
+
+
+class PublicReservationOutput(ReservationOutput):
+    """A booking as a caller who is not the restaurant's staff sees it: of the guest, only the details it sent
+    (context `sent`), nothing we hold — so nothing of the guest's is read for it."""
+
+    def get_guest(self, obj: Reservation) -> dict | None:
+        return guest_echo(self.context["sent"])
 
 
 class WaitlistEntryOutput(serializers.Serializer):

@@ -151,10 +151,12 @@ def reservation_response(reservation: Reservation, status: int = 200) -> Respons
 
 
 def public_reservation_response(reservation: Reservation, sent: s.GuestDetails | None, status: int) -> Response:
-    """What a caller who is not the restaurant's staff learns: the booking, and only the guest details it sent."""
-    data = s.ReservationOutput(selectors.reservation_get(reservation.pk)).data
-    data["guest"] = s.guest_echo(sent)
-    return Response(data, status=status)
+    """What a caller who is not the restaurant's staff learns: the booking, and only the guest details it sent.
+
+    The booking as the service wrote it, not read back: nothing in this answer (no profile, no visit count)
+    needs the database, and a read here cost a 201 two queries and a sixth of its time.
+    """
+    return Response(s.PublicReservationOutput(reservation, context={"sent": sent}).data, status=status)
 
 
 class AvailabilityView(APIView):

@@ -71,8 +71,11 @@ DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 
 
 def _assign_tables(reservation: Reservation, table_ids: Sequence[int]) -> None:
+    """Must be called holding the day lock. A table lost to a race fails the whole transaction (`TableTaken`
+    leaves it, and no caller carries on after it), so the insert needs no savepoint of its own: two round trips
+    fewer while the evening waits."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             ReservationTable.objects.bulk_create(
                 ReservationTable(reservation=reservation, table_id=t, start=reservation.start, end=reservation.end)
                 for t in table_ids
@@ -181,7 +184,8 @@ def reservation_create(
             # In the booking's own transaction: the confirmation exists exactly when the booking does.
             if channel != Channel.WALK_IN:  # a party at the door needs no text to tell them they are in
                 message_queue(restaurant=restaurant, guest=reservation.guest,
-                              kind=OutboundMessage.Kind.CONFIRMATION, reservation=reservation, now=now)
+                              kind=OutboundMessage.Kind.CONFIRMATION, reservation=reservation, now=now,
+                              new_reservation=True)
             guest_preparation_send(reservation)
             if idempotency is not None:
                 idempotency_settle(claim=idempotency, status=201, reservation=reservation)
@@ -252,6 +256,9 @@ def reservation_write(
     reservation.save(force_insert=True)
     if decision.seating is not None:
         _assign_tables(reservation, decision.seating.tables)
+    # Its tables' names as its answer lists them (by table id), so the new booking is answered without a read.
+    reservation.written_tables = tuple(name for _, name in sorted(zip(decision.seating.tables, decision.seating.names,
+                                                                      strict=True))) if decision.seating else ()
     return reservation
 
 

@@ -120,6 +120,8 @@ def _claim(*, scope: str, key: str, fingerprint: str, now: datetime, owned: bool
             raise IdempotencyInFlight()
     else:
         try:
+            if _unhurried_commit_possible():
+                return _claim_insert(scope=scope, key=key, fingerprint=fingerprint, now=now)
             with transaction.atomic():
                 return IdempotencyKey.objects.create(scope=scope, key=key, fingerprint=fingerprint, created_at=now)
         except IntegrityError:
@@ -155,6 +157,48 @@ def _claim(*, scope: str, key: str, fingerprint: str, now: datetime, owned: bool
     raise IdempotencyInFlight()
 
 
+# --- the claim and the kept body: their own transactions, whose commits need not wait for the disk -------------
+#
+# PostgreSQL, outside any transaction (as the view calls them): `SET LOCAL synchronous_commit = off` and the write
+# go as one query string, which PostgreSQL runs as one transaction, so each is one round trip whose commit does
+# not wait for its WAL flush (about a millisecond of a booking's, once per write). No promise rests on these two
+# commits being flushed at once:
+# - the claim: the booking that settles it commits later with synchronous_commit on, and flushing WAL flushes
+#   everything before it, the claim's insert and commit included. So a booking that survives a crash has its
+#   claim (settled) with it, and a replay finds it; a claim lost in a crash was followed by no durable booking,
+#   so a retry starts afresh and books once. Seen by another request before the flush, it only answered that
+#   request "in flight, try again".
+# - the kept body: a crash that loses it leaves the key as the booking's own transaction settled it (the status
+#   and the reservation, durable), and a replay renders the settled booking — the case this module already
+#   handles for a process dying between that commit and the keep. A final "no" given before any booking (bad
+#   input) that loses its body leaves a claim in flight whose owner lock died with the crash: a retry takes it over
+#   and is refused again, as it was. Nothing is double-booked and no answer a guest saw is contradicted.
+
+
+def _unhurried_commit_possible() -> bool:
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def _unhurried(sql: str, params: list) -> tuple[list | None, int]:
+    """Run one write as its own transaction that commits without waiting for the disk: (rows, rowcount)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off; " + sql, params)
+        cursor.cursor.nextset()  # past the SET, to the write's own result
+        return (cursor.fetchall() if cursor.description else None), cursor.rowcount
+
+
+KEY_TABLE = IdempotencyKey._meta.db_table
+
+
+def _claim_insert(*, scope: str, key: str, fingerprint: str, now: datetime) -> IdempotencyKey:
+    rows, _ = _unhurried(
+        f'INSERT INTO "{KEY_TABLE}" (scope, key, fingerprint, created_at) VALUES (%s, %s, %s, %s) RETURNING id',
+        [scope, key, fingerprint, now])
+    claim = IdempotencyKey(scope=scope, key=key, fingerprint=fingerprint, created_at=now, pk=rows[0][0])
+    claim._state.adding, claim._state.db = False, connection.alias  # as if read: it is a stored row
+    return claim
+
+
 def idempotency_settle(
     *,
     claim: IdempotencyKey,
@@ -184,6 +228,12 @@ def idempotency_keep(*, claim: IdempotencyKey, status: int, body: dict) -> None:
     answer, or the whole answer for a final "no" the view gave before any booking was made."""
     if claim.response_body is not None:
         return  # the service settled the whole answer already (a refusal): nothing left to fill in
+    if _unhurried_commit_possible():
+        body_value = IdempotencyKey._meta.get_field("response_body").get_db_prep_save(body, connection)
+        _unhurried(f'UPDATE "{KEY_TABLE}" SET response_status = %s, response_body = %s WHERE id = %s '
+                   "AND response_body IS NULL AND (response_status IS NULL OR response_status = %s)",
+                   [status, body_value, claim.pk, status])
+        return
     IdempotencyKey.objects.filter(pk=claim.pk, response_body__isnull=True).filter(
         Q(response_status__isnull=True) | Q(response_status=status)
     ).update(response_status=status, response_body=body)

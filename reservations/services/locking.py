@@ -51,22 +51,40 @@ def lock_book_days(restaurant: Restaurant, days: Iterable[date]) -> None:
     if settings.CXHOST_UNSAFE_SKIP_BOOKING_LOCK:
         return  # only for the concurrency proof's control run
     ordered = sorted(set(days))
-    if connection.vendor == "postgresql":
-        # Before the insert too: a first-use insert waits on another transaction's uncommitted row.
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = {int(settings.BOOKING_LOCK_TIMEOUT_MS)}")
     try:
-        BookDay.objects.bulk_create([BookDay(restaurant=restaurant, date=d) for d in ordered], ignore_conflicts=True)
-        list(
-            BookDay.objects.select_for_update()
-            .filter(restaurant=restaurant, date__in=ordered)
-            .order_by("date")
-            .values_list("pk", flat=True)
-        )
+        if connection.vendor == "postgresql":
+            _lock_postgresql(restaurant, ordered)
+        else:
+            # SQLite: the write transaction (BEGIN IMMEDIATE) is the lock; the rows are made for their own sake.
+            BookDay.objects.bulk_create([BookDay(restaurant=restaurant, date=d) for d in ordered],
+                                        ignore_conflicts=True)
     except OperationalError as exc:
         if "lock timeout" in str(exc):
             raise BookBusy() from exc
         raise
+
+
+BOOK_DAY = BookDay._meta.db_table
+# Three statements in one round trip (psycopg's client-side binding sends them as one query): every other
+# booking of the evening waits while this transaction holds the lock, so each round trip under it counts.
+# The timeout comes first, so a first-use insert waiting on another transaction's uncommitted row is bounded
+# too; rows are inserted and then locked in date order, so two transactions cannot take them crosswise.
+LOCK_SQL = (
+    "SET LOCAL lock_timeout = {timeout:d}; "
+    f'INSERT INTO "{BOOK_DAY}" (restaurant_id, date) SELECT %s, d FROM unnest(%s::date[]) AS d ORDER BY d '
+    "ON CONFLICT DO NOTHING; "
+    f'SELECT id FROM "{BOOK_DAY}" WHERE restaurant_id = %s AND date = ANY(%s::date[]) ORDER BY date FOR UPDATE'
+)
+
+
+def _lock_postgresql(restaurant: Restaurant, ordered: list[date]) -> None:
+    """The restaurant-day rows, made on first use and locked FOR UPDATE, in one round trip."""
+    sql = LOCK_SQL.format(timeout=int(settings.BOOKING_LOCK_TIMEOUT_MS))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [restaurant.pk, ordered, restaurant.pk, ordered])
+        while cursor.cursor.nextset():  # to the SELECT's rows: read, so nothing is left pending on the connection
+            if cursor.description is not None:
+                cursor.fetchall()
 
 
 def book_lock_held() -> bool:

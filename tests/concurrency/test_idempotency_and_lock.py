@@ -182,3 +182,36 @@ def test_the_first_use_of_a_day_waits_no_longer_than_the_lock_timeout(samna, tue
 
     assert waited < 3.0, f"waited {waited:.1f}s on another transaction's BookDay insert"
     assert not Reservation.objects.exists()
+
+
+def test_the_claim_and_the_kept_body_commit_unhurried_without_touching_the_bookings_own_commit(samna, tuesday):
+    """Outside any transaction (as a real request runs) the key's claim and its kept body are each one query that
+    commits with synchronous_commit off (idempotency.py says why no promise rests on them). The setting must stay
+    local to those two: the booking's own commit, between them, and every later one wait for the disk."""
+    api = APIClient()
+    seen: list[tuple[str, str]] = []
+
+    def watch(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "reservations_idempotencykey" in sql or 'INSERT INTO "reservations_reservation"' in sql:
+            with context["connection"].connection.cursor() as cursor:  # the raw session: not watched again
+                cursor.execute("SHOW synchronous_commit")
+                seen.append((sql.split(";")[0][:40], cursor.fetchone()[0]))
+        return result
+
+    body = {**body_for(tuesday, n=3), "channel": "online"}
+    with connection.execute_wrapper(watch):
+        first = api.post(RESERVATIONS, body, format="json", headers={"Idempotency-Key": "unhurried-1"})
+    again = api.post(RESERVATIONS, body, format="json", headers={"Idempotency-Key": "unhurried-1"})
+
+    assert first.status_code == again.status_code == 201, first.content
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    kept = IdempotencyKey.objects.get(key="unhurried-1")
+    assert (kept.response_status, kept.reservation_id, kept.response_body) == (201, first.json()["id"], first.json())
+    assert [sql for sql, _ in seen if sql.startswith("SET LOCAL synchronous_commit = off")] != []
+    # Read after each statement: the booking's insert (inside its transaction) and the settle see "on", and so
+    # does the session after the claim's and the keep's own one-query transactions ended.
+    assert {setting for _, setting in seen} == {"on"}, seen
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"

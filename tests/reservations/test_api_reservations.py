@@ -501,3 +501,31 @@ def test_a_no_tables_answer_is_replayed_without_a_second_refusal(anon_api, samna
 
 # A repeat while the first is in flight: raced with two real requests in
 # tests/concurrency/test_idempotency_and_lock.py (PostgreSQL).
+
+
+@pytest.mark.parametrize("party_size", [2, 8])  # 8: only T9+T10 together, a combination's names in table order
+def test_a_public_booking_is_answered_as_written_exactly_as_a_read_of_it_would_say(anon_api, samna, tuesday,
+                                                                                    party_size):
+    """The public 201 is rendered from the booking the service wrote, not read back: it must say exactly what the
+    booking read from the database says (with only the guest details the caller sent)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reservations import selectors
+    from reservations.api import serializers as s
+    from reservations.services.guests import GuestDetails
+
+    body = booking(tuesday, "20:00", party_size, n=7, expectations=["high_chair"], notes="by the window")
+    with CaptureQueriesContext(connection) as queries:
+        response = post(anon_api, body)
+    assert response.status_code == 201, response.content
+
+    stored = selectors.reservation_get(response.json()["id"])
+    read = s.ReservationOutput(stored).data
+    read["guest"] = s.guest_echo(GuestDetails(name="Guest 7", phone="+380671230007"))
+    assert response.json() == read
+    assert len(response.json()["tables"]) == (1 if party_size == 2 else 2)
+    inserted = next(i for i, q in enumerate(queries) if q["sql"].startswith('INSERT INTO "reservations_reservation"'))
+    read_back = [q["sql"] for q in queries[inserted:] if q["sql"].startswith("SELECT")
+                 and 'FROM "reservations_reservation"' in q["sql"]]
+    assert read_back == [], "the new booking is answered without reading it back"
