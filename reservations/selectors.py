@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 from phonenumber_field.phonenumber import PhoneNumber
@@ -242,7 +242,7 @@ HOLD_SOURCES: list[Callable[[Restaurant, datetime, datetime], list[tuple[engine.
 class _BookedDay(NamedTuple):
     """A day's plan as read at `versions`: its bookings, its holds (each with the phone it is held for)."""
 
-    versions: tuple[tuple[date, int], ...]
+    versions: tuple[tuple[object, int], ...]
     bookings: tuple[engine.Booking, ...]
     holds: tuple[tuple[engine.Booking, str], ...]
     plan: engine.DayPlan
@@ -255,13 +255,22 @@ _PLAN_CACHE: OrderedDict[tuple[int, str, date], _BookedDay] = OrderedDict()
 _PLAN_CACHE_SIZE = 128
 
 
-def book_versions(restaurant: Restaurant, since: datetime, until: datetime) -> tuple[tuple[date, int], ...]:
-    """The book's versions for every UTC date a booking starting in [since, until] falls on: one query."""
-    return tuple(
-        BookVersion.objects.filter(
-            restaurant=restaurant, day__gte=since.astimezone(UTC).date(), day__lte=until.astimezone(UTC).date()
-        ).order_by("day").values_list("day", "version")
-    )
+_BOOK_VERSIONS_SQL = (
+    f"SELECT day, version FROM {BookVersion._meta.db_table} "
+    "WHERE restaurant_id = %s AND day >= %s AND day <= %s ORDER BY day"
+)
+
+
+def book_versions(restaurant: Restaurant, since: datetime, until: datetime) -> tuple[tuple[object, int], ...]:
+    """The book's versions for every UTC date a booking starting in [since, until] falls on: one query.
+
+    Plain SQL: it runs on every availability answer, and building the queryset cost four times the query
+    (0.58 ms of CPU against 0.12, issue 9). The days come as the database gives them (a date, or SQLite's
+    text): they are only ever compared with what the same database gave before."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BOOK_VERSIONS_SQL, [restaurant.pk, since.astimezone(UTC).date().isoformat(),
+                                            until.astimezone(UTC).date().isoformat()])
+        return tuple(map(tuple, cursor.fetchall()))
 
 
 def forget_day_plans() -> None:
