@@ -389,7 +389,8 @@ class BookVersion(models.Model):
     every write to reservations, their tables and held tables, whatever wrote them: a service, the admin, a
     queryset update, raw SQL. The day-plan cache (`selectors.day_plan`) is keyed on these versions, so a plan
     is reused exactly until something it was built from changes. UTC dates, not local ones: a trigger cannot
-    work out a restaurant's local date on SQLite.
+    work out a restaurant's local date on SQLite. Rows are never deleted: a count started again could meet a
+    plan kept under the old one (the admin shows them read-only).
     """
 
     # No foreign-key constraint: deleting a restaurant deletes its bookings, whose triggers write rows here
