@@ -125,6 +125,7 @@ def queries_per_request(path: str, redis_url: str | None) -> str:
             if step == "other process":
                 with selectors._cache_lock:  # this process forgets; the shared copy (if any) stays
                     selectors._CONFIG_CACHE.clear()
+                selectors.forget_day_plans()  # day plans are never shared: another process reads the day itself
                 if not redis_url:  # without Redis the "shared" copy is this process's own memory: another lacks it
                     cache.clear()
             with CaptureQueriesContext(connection) as captured:
