@@ -34,9 +34,19 @@ def groups_for(user) -> QuerySet[RestaurantGroup]:
     return RestaurantGroup.objects.filter(restaurants__in=restaurants_for(user)).distinct()
 
 
-def restaurant_public(slug: str) -> Restaurant:
-    """A restaurant as the public sees it (availability, online booking): any existing one."""
-    restaurant = Restaurant.objects.select_related("group").filter(slug=slug).first()
+_BY_SLUG_SQL = f"SELECT * FROM {Restaurant._meta.db_table} WHERE slug = %s"
+
+
+def restaurant_public(slug: str, *, with_group: bool = True) -> Restaurant:
+    """A restaurant as the public sees it (availability, online booking): any existing one.
+
+    `with_group=False` for the hottest read, a day's availability, which never reads the group: a plain query
+    (`raw` still converts every column as a queryset would) costs a third of the queryset's CPU (0.3 ms against
+    0.9 with the group joined, issue 9); the group, if read after all, is one more query."""
+    if with_group:
+        restaurant = Restaurant.objects.select_related("group").filter(slug=slug).first()
+    else:
+        restaurant = next(iter(Restaurant.objects.raw(_BY_SLUG_SQL, [slug])), None)
     if restaurant is None:
         raise NotFound(f"No restaurant {slug!r}.")
     return restaurant

@@ -174,7 +174,7 @@ class AvailabilityView(APIView):
         if query["channel"] != Reservation.Channel.ONLINE:
             restaurant = staff_restaurant(request, slug)
         else:
-            restaurant = access.restaurant_public(slug)
+            restaurant = access.restaurant_public(slug, with_group=False)
         plan = selectors.day_plan(restaurant, query["date"])
         tz = restaurant.tz
         slots = engine.availability(plan, party_size=query["party_size"], channel=query["channel"],

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from reservations.errors import NotFound
 from reservations.models import Closure, ServiceHours
 
 from ..conftest import at, kyiv
@@ -273,3 +274,18 @@ def test_walk_in_availability_for_later_shows_the_hold_as_a_booking_would_meet_i
     assert booked.status_code == 201, booked.json()
     assert (booked.json()["overbooked"], booked.json()["tables"]) == (True, [])
     assert (slot["available"], slot["overbook"]) == (True, True)
+
+
+def test_the_restaurant_read_without_its_group_is_the_same_restaurant(samna):
+    from django.forms.models import model_to_dict
+
+    from reservations import access
+
+    plain, joined = access.restaurant_public("samna", with_group=False), access.restaurant_public("samna")
+
+    assert model_to_dict(plain) == model_to_dict(joined)
+    assert (plain.pk, plain.config_token, plain.tz, plain.first_visit_gesture) == (
+        joined.pk, joined.config_token, joined.tz, joined.first_visit_gesture)
+    assert plain.group == joined.group  # read when asked for
+    with pytest.raises(NotFound):
+        access.restaurant_public("nowhere", with_group=False)
