@@ -9,8 +9,10 @@ from django.urls import is_valid_path
 from django.utils import translation
 
 from reservations import access
-from reservations.api.errors import error_body, unexpected_error_answer
+from reservations.api.errors import database_unavailable, error_body, unexpected_error_answer
 from reservations.roles import is_staff_member
+
+from .errors import database_unavailable_answer
 
 logger = logging.getLogger("cxhost")
 
@@ -65,11 +67,11 @@ class ApiJsonErrorsMiddleware:
     def process_exception(self, request, exception):
         if not request.path.startswith(API_PREFIX):
             return None
+        if database_unavailable(exception):
+            return database_unavailable_answer(request, exception)
         answer = unexpected_error_answer(exception)
         if answer is not None:
             status, body, headers = answer
-            if status >= 500:
-                logger.warning("%s on %s: %s", body["code"], request.path, exception)
             return JsonResponse(body, status=status, headers=headers)
         logger.exception("Unhandled error on %s", request.path)
         return JsonResponse(

@@ -37,6 +37,28 @@
     var book = document.querySelector(".book"), now = book && book.querySelector(".now");
     if (now) { book.scrollLeft = Math.max(0, now.getBoundingClientRect().left - book.getBoundingClientRect().left - 160); }
   });
+  // While the book cannot be reached (503: the database is away; status 0: no answer at all) the desk says
+  // "offline" and keeps what it shows: htmx swaps no 5xx (responseHandling in desk/base.html), and the board's
+  // poll goes on and takes the word away once it is answered. An action that failed says so: it was not done.
+  // The words come from the page (#offline, #action-failed), translated by the server.
+  function offline(on) {
+    var o = document.getElementById("offline");
+    if (o) { o.hidden = !on; }
+  }
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var status = e.detail.xhr ? e.detail.xhr.status : 0;
+    if (e.detail.successful) { offline(false); return; }
+    if (status !== 503 && status !== 0) { return; }
+    offline(true);
+    if (e.detail.elt && e.detail.elt.id === "board") { return; }
+    var toast = document.getElementById("toast"), failed = document.getElementById("action-failed");
+    if (toast && failed) {
+      toast.replaceChildren(failed.content.cloneNode(true));
+      toast.className = "toast error";
+      toast.setAttribute("role", "alert");
+      toast.setAttribute("data-testid", "toast");
+    }
+  });
   // The board is redrawn every few seconds: keep the host's place in a timeline scrolled sideways.
   var kept = null;
   document.addEventListener("htmx:beforeSwap", function (e) {
