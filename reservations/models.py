@@ -843,6 +843,8 @@ class InboundMessage(models.Model):
         OFFER_TAKEN = "offer_taken", "took the offered table"
         OFFER_GONE = "offer_gone", "too late: the offered table had gone"
         OFFER_DECLINED = "offer_declined", "declined the offered table"
+        # Claimed by the copy of the text that acts on it, not yet answered (stays so if that copy died).
+        RECEIVED = "received", "received: being answered"
 
     restaurant = models.ForeignKey(
         Restaurant, on_delete=models.CASCADE, null=True, blank=True, related_name="inbound_messages",
