@@ -351,6 +351,13 @@ CELERY_BEAT_SCHEDULE = {
 # asked for a time within this many minutes of a start it can seat them at.
 RECOVERY_OFFER_MINUTES = env.int("RECOVERY_OFFER_MINUTES", default=10)
 RECOVERY_OFFER_WINDOW_MINUTES = env.int("RECOVERY_OFFER_WINDOW_MINUTES", default=30)
+# The beat sweep (every 30 s) looks only at guests refused for a time from the offer window ago to this far
+# ahead (a held-back table is released to the book shortly before its time: keep this above the rules'
+# `release_minutes_before`), and at days where a table was given back in the last LOOKBACK minutes (a lost
+# trigger's); at most SWEEP_LIMIT refusals a run, nearest time first, first refused first.
+RECOVERY_SWEEP_AHEAD_MINUTES = env.int("RECOVERY_SWEEP_AHEAD_MINUTES", default=180)
+RECOVERY_SWEEP_LOOKBACK_MINUTES = env.int("RECOVERY_SWEEP_LOOKBACK_MINUTES", default=15)
+RECOVERY_SWEEP_LIMIT = env.int("RECOVERY_SWEEP_LIMIT", default=500)
 
 SMS_BACKEND = env("SMS_BACKEND", default="console")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "sms.jsonl"))

@@ -144,10 +144,16 @@ class RecoveryOffer(models.Model):
 
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="recovery_offers")
     case = models.ForeignKey(RecoveryCase, on_delete=models.CASCADE, related_name="offers")
-    # The booking whose cancellation, no-show or early leaving freed the table.
+    class Opened(models.TextChoices):
+        FREED = "freed", "a booking gave it back"
+        HOLD_RELEASED = "hold_released", "a held-back table released to the book"
+
+    # The booking whose cancellation, no-show, early leaving or move freed the table (empty: a hold released).
     freed_by = models.ForeignKey(
         Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # What opened after the guest was refused: an offer is only ever made for a table that did (`openings`).
+    opened = models.CharField(max_length=16, choices=Opened.choices, default=Opened.FREED)
     tables = models.ManyToManyField(Table, related_name="+")
     start = models.DateTimeField(help_text="When the offered table is the guest's.")
     end = models.DateTimeField()

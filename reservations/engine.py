@@ -522,6 +522,12 @@ def _held_tables(plan: DayPlan, start: datetime, end: datetime, now: datetime) -
     return frozenset(held)
 
 
+def hold_released_tables(plan: DayPlan, start: datetime, end: datetime, *, since: datetime, now: datetime
+                         ) -> frozenset[int]:
+    """Tables a hold kept out of the book for [start, end) at `since` and has released to it by `now`."""
+    return _held_tables(plan, start, end, since) - _held_tables(plan, start, end, now)
+
+
 def _turn_for(config: RestaurantConfig, party_size: int) -> timedelta:
     return config.turn_time(party_size) or config.longest_turn or timedelta(minutes=config.slot_minutes)
 

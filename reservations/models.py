@@ -551,6 +551,29 @@ class ReservationTable(models.Model):
         return f"{self.table} for #{self.reservation_id}"
 
 
+class TableRelease(models.Model):
+    """A table given back to the book after it was booked: a cancellation, a no-show, a party leaving early, a
+    booking moved to another time. The stretch it is free again for, and when. What "a table opened" means
+    to a guest we refused before `released_at` (the recovery offers read it: `recovery.services.openings`)."""
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="+")
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="+")
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="table_releases",
+                                    help_text="The booking that gave it back.")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    released_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["restaurant", "end"], name="table_release_day_idx"),
+            models.Index(fields=["released_at"], name="table_release_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table} given back by #{self.reservation_id}"
+
+
 class Refusal(models.Model):
     """A moment the restaurant said no: lost demand, and where recovery starts."""
 
@@ -570,7 +593,11 @@ class Refusal(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["restaurant", "start"], name="refusal_slot_idx")]
+        indexes = [
+            models.Index(fields=["restaurant", "start"], name="refusal_slot_idx"),
+            # The recovery sweep's "refused for a time near now", across restaurants, first refused first.
+            models.Index(fields=["start", "created_at"], name="refusal_near_idx"),
+        ]
 
     def __str__(self) -> str:
         start = self.start.astimezone(self.restaurant.tz)
@@ -843,6 +870,8 @@ class InboundMessage(models.Model):
         OFFER_TAKEN = "offer_taken", "took the offered table"
         OFFER_GONE = "offer_gone", "too late: the offered table had gone"
         OFFER_DECLINED = "offer_declined", "declined the offered table"
+        # Claimed by the copy of the text that acts on it, not yet answered (stays so if that copy died).
+        RECEIVED = "received", "received: being answered"
 
     restaurant = models.ForeignKey(
         Restaurant, on_delete=models.CASCADE, null=True, blank=True, related_name="inbound_messages",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
@@ -481,6 +481,16 @@ def number_opted_out(phone: PhoneNumber | str) -> bool:
         InboundMessage.Action.OPTED_OUT, InboundMessage.Action.OPTED_IN])
         .order_by("-received_at", "-id").values_list("action", flat=True).first())
     return last == InboundMessage.Action.OPTED_OUT
+
+
+def numbers_opted_out(phones: Iterable[str]) -> set[str]:
+    """`number_opted_out` for many numbers in one query: those whose last STOP or START said STOP."""
+    last: dict[str, str] = {}
+    for number, action in (InboundMessage.objects.filter(from_number__in=set(phones), action__in=[
+            InboundMessage.Action.OPTED_OUT, InboundMessage.Action.OPTED_IN])
+            .order_by("from_number", "-received_at", "-id").values_list("from_number", "action")):
+        last.setdefault(number, action)
+    return {number for number, action in last.items() if action == InboundMessage.Action.OPTED_OUT}
 
 
 def guests_with_phone(phone: PhoneNumber | str) -> list[Guest]:

@@ -4,8 +4,10 @@
    `reservations.signals.tables_released`), and from the beat sweep for whatever the broker lost. Under the
    restaurant-day lock it walks the day's refusals with a phone in the order they were refused, and asks the
    engine — as for a phone booking, so never a held table and never an overbooking — whether the guest now
-   fits at the time they asked for, or at the nearest start within `RECOVERY_OFFER_WINDOW_MINUTES` of it.
-   The first who fits is offered the seating the engine chose, held for them for `RECOVERY_OFFER_MINUTES`
+   fits at the time they asked for, or at the nearest start within `RECOVERY_OFFER_WINDOW_MINUTES` of it —
+   on a table that opened after they were refused (`openings`: given back by a booking, let go by another
+   guest, or a held-back table released; never one free all along). The first who fits is offered the
+   seating the engine chose, held for them for `RECOVERY_OFFER_MINUTES`
    (`offer_holds`: every plan the book makes shows those tables taken), and texted (`recovery_offer`).
 2. Their YES (`offers_answers.offer_answer`, the inbound-SMS question for that kind) books it.
 3. No answer in time: `offers_expire` (a countdown task, and the beat sweep as a backstop) lets the offer
@@ -24,11 +26,11 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from reservations import engine, selectors
-from reservations.models import Guest, OutboundMessage, Refusal, Reservation, Restaurant
+from reservations.models import Guest, OutboundMessage, Refusal, Reservation, Restaurant, TableRelease
 from reservations.services.booking import service_day
 from reservations.services.locking import lock_book_days, require_book_lock
 from reservations.services.messaging import sms_dispatch
@@ -36,6 +38,7 @@ from reservations.services.sms_texts import sms_text
 
 from ..models import CaseAction, RecoveryCase, RecoveryOffer
 from .cases import case_act, case_open
+from .openings import Opening, anything_opened, day_openings, opened_for
 
 logger = logging.getLogger(__name__)
 
@@ -93,28 +96,49 @@ def offers_make(*, restaurant: Restaurant, day: date, freed_by: Reservation | No
 
 def offers_make_locked(*, restaurant: Restaurant, day: date, freed_by: Reservation | None,
                        now: datetime) -> list[RecoveryOffer]:
-    """`offers_make`'s work. Must be called holding the day lock (`lock_service`)."""
+    """`offers_make`'s work. Must be called holding the day lock (`lock_service`).
+
+    `freed_by` (the booking a trigger named) is not trusted to have freed anything: the offer names the
+    booking whose tables it offers, read from the book's record of what opened."""
     require_book_lock()
+    waiting = waiting_refusals(restaurant, day, now=now)
+    if not waiting:
+        return []
+    config = selectors.restaurant_config(restaurant)
+    day_start, day_end = selectors.day_bounds(config, day)
+    openings = day_openings(restaurant, day_start, day_end + timedelta(days=1),
+                            since=min(r.created_at for r in waiting), now=now)
     plan = selectors.day_plan(restaurant, day)
     made = []
     offered_phones: set[str] = set()
-    for refusal in waiting_refusals(restaurant, day, now=now):
-        # Every refusal waiting here has its case (opened when the guest was refused, or now, dated then).
-        case = case_open(restaurant=restaurant, kind=RecoveryCase.Kind.TURNED_AWAY, refusal=refusal,
-                         guest=refusal.guest, summary=refusal_summary(refusal), now=refusal.created_at)
+    for refusal in waiting:
         phone = str(refusal.guest_phone)
-        if phone in offered_phones or case.status != CaseStatus.OPEN:
+        case = _case_of(refusal)
+        if phone in offered_phones or (case is not None and case.status != CaseStatus.OPEN):
             continue  # one question at a time to one phone: their YES must name one offer
-        decision = _seating_for(plan, refusal, case, now=now)
-        if decision is None:
+        if not plan.holds and not any(o.at > refusal.created_at for o in openings):
+            continue  # nothing opened since they were refused
+        if case is None:  # every refusal waiting here has its case: opened now, dated when they were refused
+            case = case_open(restaurant=restaurant, kind=RecoveryCase.Kind.TURNED_AWAY, refusal=refusal,
+                             guest=refusal.guest, summary=refusal_summary(refusal), now=refusal.created_at)
+        found = _seating_for(plan, refusal, case, openings, now=now)
+        if found is None:
             continue
+        decision, opening = found
         offer = _offer_write(restaurant=restaurant, case=case, refusal=refusal, decision=decision,
-                             freed_by=freed_by, now=now)
+                             opening=opening, now=now)
         made.append(offer)
         offered_phones.add(phone)
         plan = plan.with_booking(engine.Booking(decision.start, decision.end, refusal.party_size,
                                                 decision.seating.tables, hold=hold_name(offer.pk)))
     return made
+
+
+def _case_of(refusal: Refusal) -> RecoveryCase | None:
+    try:
+        return refusal.recovery_case
+    except RecoveryCase.DoesNotExist:
+        return None
 
 
 def waiting_refusals(restaurant: Restaurant, day: date, *, now: datetime) -> list[Refusal]:
@@ -134,7 +158,7 @@ def waiting_refusals(restaurant: Restaurant, day: date, *, now: datetime) -> lis
         .annotate(holding=Exists(pending.filter(case__refusal__guest_phone=OuterRef("guest_phone"),
                                                 restaurant=restaurant)))
         .filter(holding=False)
-        .select_related("guest", "restaurant")
+        .select_related("guest", "restaurant", "recovery_case")
         .order_by("created_at", "id")
     )
     booked_phones = {str(p) for p in Reservation.objects.filter(
@@ -142,15 +166,10 @@ def waiting_refusals(restaurant: Restaurant, day: date, *, now: datetime) -> lis
         guest__phone__isnull=False).values_list("guest__phone", flat=True)}
     silent = {str(p) for p in Guest.objects.filter(sms_opt_out=True, group=restaurant.group)
               .values_list("phone", flat=True)}
-    waiting = []
-    for refusal in refusals:
-        phone = str(refusal.guest_phone)
-        if engine.service_day(config, refusal.start) != day or phone in booked_phones or phone in silent:
-            continue
-        if selectors.number_opted_out(phone):
-            continue
-        waiting.append(refusal)
-    return waiting
+    refusals = [r for r in refusals if engine.service_day(config, r.start) == day
+                and str(r.guest_phone) not in booked_phones and str(r.guest_phone) not in silent]
+    said_stop = selectors.numbers_opted_out(str(r.guest_phone) for r in refusals) if refusals else set()
+    return [r for r in refusals if str(r.guest_phone) not in said_stop]
 
 
 def refusal_summary(refusal: Refusal) -> str:
@@ -159,35 +178,46 @@ def refusal_summary(refusal: Refusal) -> str:
     return f"{who}, party of {refusal.party_size}, turned away for {when:%Y-%m-%d %H:%M} (no tables)."
 
 
-def _seating_for(plan: engine.DayPlan, refusal: Refusal, case: RecoveryCase, *, now: datetime
-                 ) -> engine.Decision | None:
+def _seating_for(plan: engine.DayPlan, refusal: Refusal, case: RecoveryCase, openings: list[Opening], *,
+                 now: datetime) -> tuple[engine.Decision, Opening] | None:
     """The engine's table for this guest at the start they asked for, else the nearest within the window
-    (earlier first on a tie) — never one they already let lapse at an overlapping time, nor a start we named
-    to them as an alternative when we said no (it was free then: that is no table "just opened")."""
+    (earlier first on a tie), with what opened it for them — only a seating on a table that opened after they
+    were refused (`openings`), never one they already let lapse at an overlapping time, nor a start we named
+    to them as an alternative when we said no."""
     window = timedelta(minutes=settings.RECOVERY_OFFER_WINDOW_MINUTES)
+    turn = plan.config.turn_time(refusal.party_size) or plan.config.longest_turn
     named = {datetime.fromisoformat(a) for a in refusal.alternatives}
     starts = sorted((s for s in plan.grid if abs(s - refusal.start) <= window and s not in named),
                     key=lambda s: (abs((s - refusal.start).total_seconds()), s))
-    lapsed = [(set(o.tables.values_list("pk", flat=True)), o.start, o.end)
-              for o in case.offers.exclude(status__in=[OfferStatus.PENDING, OfferStatus.TAKEN])]
+    lapsed = None
     for start in starts:
         if engine.start_problems(plan, start, now):
             continue
+        if not anything_opened(plan, refusal, openings, start=start, end=start + turn, now=now):
+            continue  # the engine's answer could only be a table free when they were refused
         decision = engine.decide_booking(plan, party_size=refusal.party_size, channel=PHONE, start=start, now=now)
         if not decision.available or decision.seating is None:
             continue  # an overbooking is no table to offer
-        tables = set(decision.seating.tables)
+        tables = frozenset(decision.seating.tables)
+        opening = opened_for(plan, refusal, openings, tables=tables, start=decision.start, end=decision.end,
+                             now=now)
+        if opening is None:
+            continue  # the engine's table was free all along: at this start nothing opened for them
+        if lapsed is None:
+            lapsed = [(set(o.tables.values_list("pk", flat=True)), o.start, o.end)
+                      for o in case.offers.exclude(status__in=[OfferStatus.PENDING, OfferStatus.TAKEN])]
         if any(tables & t and s < decision.end and decision.start < e for t, s, e in lapsed):
             continue
-        return decision
+        return decision, opening
     return None
 
 
 def _offer_write(*, restaurant: Restaurant, case: RecoveryCase, refusal: Refusal, decision: engine.Decision,
-                 freed_by: Reservation | None, now: datetime) -> RecoveryOffer:
+                 opening: Opening, now: datetime) -> RecoveryOffer:
     """Hold the seating for the guest, text them, and put the offer on their case's timeline."""
     offer = RecoveryOffer.objects.create(
-        restaurant=restaurant, case=case, freed_by=freed_by, start=decision.start, end=decision.end,
+        restaurant=restaurant, case=case, freed_by_id=opening.freed_by_id, opened=opening.kind,
+        start=decision.start, end=decision.end,
         party_size=refusal.party_size, offered_at=now, expires_at=now + timedelta(minutes=offer_minutes()),
     )
     offer.tables.set(decision.seating.tables)
@@ -196,8 +226,10 @@ def _offer_write(*, restaurant: Restaurant, case: RecoveryCase, refusal: Refusal
     offer.save(update_fields=["message"])
     RecoveryCase.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(status=CaseStatus.OFFERED)
     tz = restaurant.tz
+    why = ("a held-back table released to the book" if opening.kind == RecoveryOffer.Opened.HOLD_RELEASED
+           else f"given back by booking #{opening.freed_by_id}")
     case_act(case=case, kind=Step.OFFERED, now=now, note=(
-        f"{decision.seating.name} at {decision.start.astimezone(tz):%H:%M} offered by SMS, held until "
+        f"{decision.seating.name} at {decision.start.astimezone(tz):%H:%M} ({why}) offered by SMS, held until "
         f"{offer.expires_at.astimezone(tz):%H:%M}."))
     # The countdown never exceeds the offer's minutes: the sweep is the backstop for any clock skew.
     left = (offer.expires_at - timezone.now()).total_seconds()
@@ -212,7 +244,11 @@ def _offer_text_queue(*, restaurant: Restaurant, offer: RecoveryOffer, refusal: 
     tz = restaurant.tz
     asked = refusal.start.astimezone(tz)
     start = offer.start.astimezone(tz)
-    body = sms_text(language=restaurant.language, kind="recovery_offer" if asked == start else "recovery_offer_moved",
+    if offer.opened == RecoveryOffer.Opened.HOLD_RELEASED:
+        kind = "recovery_offer_released"  # not "just opened": we had kept it back, and now let it go
+    else:
+        kind = "recovery_offer" if asked == start else "recovery_offer_moved"
+    body = sms_text(language=restaurant.language, kind=kind,
                     restaurant_name=restaurant.name, start_local=start, party_size=offer.party_size,
                     asked_local=asked, minutes=offer_minutes())
     message = OutboundMessage.objects.create(restaurant=restaurant, guest=guest, to=refusal.guest_phone,
@@ -276,19 +312,40 @@ def offer_lapse(*, offer: RecoveryOffer, now: datetime, note: str, answered: boo
 
 def offers_sweep(*, now: datetime | None = None) -> int:
     """The backstop for lost tasks: lapse overdue offers, make the offers a lost trigger never made, and queue
-    the desserts of guests won back whose task never ran. Returns how many offers it made or lapsed."""
+    the desserts of guests won back whose task never ran. Returns how many offers it made or lapsed.
+
+    Bounded whatever the number of open cases: it looks only at the days `sweep_days` names."""
     from .offers_answers import offers_settle_booked, won_back_desserts_pending
 
     now = now or timezone.now()
     done = offers_settle_booked(now=now) + offers_expire(now=now)
-    window = timedelta(minutes=settings.RECOVERY_OFFER_WINDOW_MINUTES)
-    days = set()
-    waiting = (Refusal.objects.filter(start__gt=now - window).exclude(guest_phone="")
-               .exclude(recovery_case__status__in=[CaseStatus.RESOLVED, CaseStatus.LOST, CaseStatus.OFFERED])
-               .select_related("restaurant"))
-    for refusal in waiting:
-        days.add((refusal.restaurant, service_day(refusal.restaurant, refusal.start)))
-    for restaurant, day in sorted(days, key=lambda d: (d[0].pk, d[1])):
+    for restaurant, day in sweep_days(now=now):
         done += len(offers_make(restaurant=restaurant, day=day, now=now))
     won_back_desserts_pending(now=now)
     return done
+
+
+def sweep_days(*, now: datetime) -> list[tuple[Restaurant, date]]:
+    """The restaurant-days where a table may have opened for a guest still waiting, nearest first.
+
+    Guests refused for a time from the offer window ago to `RECOVERY_SWEEP_AHEAD_MINUTES` ahead (past ones can
+    no longer be seated; a held-back table is released shortly before its time, and only the sweep sees that),
+    and days where a table was given back in the last `RECOVERY_SWEEP_LOOKBACK_MINUTES` (a trigger lost on
+    the way). At most `RECOVERY_SWEEP_LIMIT` of each are read, nearest time first, first refused first: two
+    indexed queries, then one `offers_make` per day.
+    """
+    window = timedelta(minutes=settings.RECOVERY_OFFER_WINDOW_MINUTES)
+    ahead = timedelta(minutes=settings.RECOVERY_SWEEP_AHEAD_MINUTES)
+    limit = settings.RECOVERY_SWEEP_LIMIT
+    near = list(
+        Refusal.objects.filter(start__gte=now - window, start__lt=now + ahead)
+        .filter(Q(recovery_case__isnull=True) | Q(recovery_case__status=CaseStatus.OPEN))
+        .exclude(guest_phone="").order_by("start", "created_at").values_list("restaurant_id", "start")[:limit])
+    lookback = timedelta(minutes=settings.RECOVERY_SWEEP_LOOKBACK_MINUTES)
+    given_back = list(TableRelease.objects.filter(released_at__gt=now - lookback, released_at__lte=now)
+                      .order_by("released_at").values_list("restaurant_id", "start")[:limit])
+    restaurants = Restaurant.objects.in_bulk({pk for pk, _ in near + given_back})
+    days: dict[tuple[int, date], Restaurant] = {}
+    for pk, start in near + given_back:
+        days.setdefault((pk, service_day(restaurants[pk], start)), restaurants[pk])
+    return [(restaurant, day) for (_, day), restaurant in days.items()]

@@ -27,6 +27,7 @@ from reservations.services.sms_texts import sms_text
 from ..models import CaseAction, RecoveryCase, RecoveryOffer
 from .cases import case_open
 from .offers import _seating_for, refusal_summary, waiting_refusals
+from .openings import Opening
 
 Step = CaseAction.Kind
 
@@ -46,6 +47,8 @@ def gone_tell(*, offer: RecoveryOffer, reservation: Reservation, now: datetime) 
     told_phones = set(CaseAction.objects.filter(offer=offer, kind=Step.OFFER_GONE)
                       .values_list("case__refusal__guest_phone", flat=True))
     told_phones = {str(p) for p in told_phones}
+    # Had it not been taken, the table would have opened for them now (the offer lapsing hands it on).
+    openings = [Opening(frozenset(tables), offer.start, offer.end, now, offer.opened, offer.freed_by_id)]
     steps = []
     for refusal in waiting_refusals(restaurant, day, now=now):
         phone = str(refusal.guest_phone)
@@ -55,8 +58,8 @@ def gone_tell(*, offer: RecoveryOffer, reservation: Reservation, now: datetime) 
                          guest=refusal.guest, summary=refusal_summary(refusal), now=refusal.created_at)
         if case.status != RecoveryCase.Status.OPEN:
             continue
-        decision = _seating_for(plan, refusal, case, now=now)
-        if decision is None or not set(decision.seating.tables) & tables:
+        found = _seating_for(plan, refusal, case, openings, now=now)
+        if found is None or not set(found[0].seating.tables) & tables:
             continue  # this table would never have been theirs (too small, another time, one they let lapse)
         steps.append(_tell(offer=offer, case=case, refusal=refusal, now=now))
         told_phones.add(phone)

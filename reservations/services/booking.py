@@ -24,7 +24,16 @@ from ..errors import (
     TableHeld,
     TableTaken,
 )
-from ..models import IdempotencyKey, OutboundMessage, Refusal, Reservation, ReservationTable, Restaurant, Table
+from ..models import (
+    IdempotencyKey,
+    OutboundMessage,
+    Refusal,
+    Reservation,
+    ReservationTable,
+    Restaurant,
+    Table,
+    TableRelease,
+)
 from ..roles import is_manager
 from ..signals import reservation_moved, tables_released
 from .guests import GuestDetails, guest_resolve
@@ -379,6 +388,11 @@ def _announce_release(reservation: Reservation, day: date, *, start: datetime, e
     kwargs = {"restaurant_id": reservation.restaurant_id, "day": day, "reservation_id": reservation.pk,
               "freed_from": max(start, now), "freed_until": end, "released_at": now}
     if kwargs["freed_from"] < kwargs["freed_until"]:
+        # On the record in this transaction: what opened, and when, is known even if the signal's task is lost.
+        TableRelease.objects.bulk_create([
+            TableRelease(restaurant_id=reservation.restaurant_id, table_id=table_id, reservation=reservation,
+                         start=kwargs["freed_from"], end=end, released_at=now)
+            for table_id in reservation.assignments.values_list("table_id", flat=True)])
         transaction.on_commit(lambda: tables_released.send(sender=Reservation, **kwargs), robust=True)
 
 

@@ -14,6 +14,11 @@
 
 Replies go out through the outbox (`messaging.reply_queue`), not in the webhook's answer: they are then
 retried, recorded and subject to opt-out like every other text.
+
+A text Twilio delivers twice (its MessageSid again, at once or later) is claimed before it is acted on: the
+copy whose claim commits first acts, owns the stored row and sends the one reply; every other copy acts on
+nothing and answers Twilio as if all went well. Deciding first and storing after let a copy that found its
+work already done (`nothing_to_answer`) store its row and reply before the copy that cancelled.
 """
 
 from __future__ import annotations
@@ -125,6 +130,11 @@ def sms_receive(*, from_number: str, body: str, provider_id: str = "", now: date
     if provider_id and (seen := selectors.inbound_by_provider_id(provider_id)) is not None:
         return seen
     phone = phone_e164(from_number)
+    claim = None
+    if provider_id:
+        claim = inbound_claim(from_number=(phone or from_number)[:40], body=body, provider_id=provider_id, now=now)
+        if claim is None:  # another copy of this text claimed it first: it acts and answers
+            return selectors.inbound_by_provider_id(provider_id)
     word = answer_word(body)
     question = restaurant = None
     guests: list[Guest] = []
@@ -147,35 +157,41 @@ def sms_receive(*, from_number: str, body: str, provider_id: str = "", now: date
         else:
             outcome = Outcome(Action.HELP if word is None else Action.NOTHING_TO_ANSWER,
                               "help" if word is None else "nothing_to_answer")
+    with transaction.atomic(durable=True):
+        if outcome.action in (Action.OPTED_OUT, Action.OPTED_IN):
+            opted_out = outcome.action == Action.OPTED_OUT
+            # Row by row, so each profile's audit history records the guest's STOP or START.
+            for guest in Guest.objects.filter(phone=phone).exclude(sms_opt_out=opted_out):
+                guest.sms_opt_out = opted_out
+                guest.save(update_fields=["sms_opt_out"])
+            for guest in guests:
+                guest.sms_opt_out = opted_out
+        inbound = claim or InboundMessage(from_number=(phone or from_number)[:40], body=body, received_at=now)
+        inbound.restaurant = restaurant
+        inbound.answered = question if outcome.action not in (Action.OPTED_OUT, Action.OPTED_IN) else None
+        inbound.reservation = outcome.reservation
+        inbound.action = outcome.action
+        inbound.save()
+        inbound.guests.set(guests)
+        if outcome.text is not None and restaurant is not None:
+            about = outcome.reservation
+            inbound.reply = reply_queue(
+                restaurant=restaurant, to=phone, text=outcome.text, about=about, now=now,
+                guest=about.guest if about is not None else (guests[0] if len(guests) == 1 else None),
+                kind=Kind.STOP_REPLY if outcome.action == Action.OPTED_OUT else Kind.REPLY,
+            )
+            if inbound.reply is not None:
+                inbound.save(update_fields=["reply"])
+    return inbound
+
+
+def inbound_claim(*, from_number: str, body: str, provider_id: str, now: datetime) -> InboundMessage | None:
+    """Store a text as `received` before anything is done for it, in its own committed transaction; None when
+    a copy with the same `provider_id` holds it already (the unique constraint decides, also between
+    processes: PostgreSQL makes a second insert wait for the first to commit, then refuses it)."""
     try:
         with transaction.atomic(durable=True):
-            if outcome.action in (Action.OPTED_OUT, Action.OPTED_IN):
-                opted_out = outcome.action == Action.OPTED_OUT
-                # Row by row, so each profile's audit history records the guest's STOP or START.
-                for guest in Guest.objects.filter(phone=phone).exclude(sms_opt_out=opted_out):
-                    guest.sms_opt_out = opted_out
-                    guest.save(update_fields=["sms_opt_out"])
-                for guest in guests:
-                    guest.sms_opt_out = opted_out
-            inbound = InboundMessage.objects.create(
-                restaurant=restaurant, from_number=(phone or from_number)[:40], body=body, provider_id=provider_id,
-                received_at=now, answered=question if outcome.action not in (Action.OPTED_OUT, Action.OPTED_IN)
-                else None, reservation=outcome.reservation, action=outcome.action,
-            )
-            inbound.guests.set(guests)
-            if outcome.text is not None and restaurant is not None:
-                about = outcome.reservation
-                inbound.reply = reply_queue(
-                    restaurant=restaurant, to=phone, text=outcome.text, about=about, now=now,
-                    guest=about.guest if about is not None else (guests[0] if len(guests) == 1 else None),
-                    kind=Kind.STOP_REPLY if outcome.action == Action.OPTED_OUT else Kind.REPLY,
-                )
-                if inbound.reply is not None:
-                    inbound.save(update_fields=["reply"])
+            return InboundMessage.objects.create(from_number=from_number, body=body, provider_id=provider_id,
+                                                 received_at=now, action=Action.RECEIVED)
     except IntegrityError:
-        # Twilio delivered the same text twice at once: the other request stored (and acted on) it.
-        seen = selectors.inbound_by_provider_id(provider_id) if provider_id else None
-        if seen is None:
-            raise
-        return seen
-    return inbound
+        return None

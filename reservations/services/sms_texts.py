@@ -33,6 +33,10 @@ TEXTS = {
                           "within {minutes} minutes and it's yours.",
         "recovery_offer_moved": "{name}: we couldn't seat you on {date} at {asked} - a table just opened at "
                                 "{time}. Reply YES within {minutes} minutes and it's yours.",
+        # A held-back table released to the book: true words, not "just opened" (it was there, kept back).
+        "recovery_offer_released": "{name}: we couldn't seat you on {date} at {asked} - we have now released "
+                                   "a table we were keeping back, at {time}. Reply YES within {minutes} minutes "
+                                   "and it's yours.",
         "reply_offer_gone": "{name}: so sorry, the table we offered has just gone. We will text you if another "
                             "one opens.",
         "reply_offer_declined": "{name}: thank you for letting us know. We hope to see you another time.",
@@ -61,6 +65,8 @@ TEXTS = {
                           "{minutes} хв - і він ваш",
         "recovery_offer_moved": "{name}: {date} о {asked} не було місць, а о {time} столик звільнився! Напишіть "
                                 "ТАК за {minutes} хв - і він ваш",
+        "recovery_offer_released": "{name}: {date} о {asked} не було місць, а тепер ми відкрили притриманий "
+                                   "столик на {time}! Напишіть ТАК за {minutes} хв - і він ваш",
         "reply_offer_gone": "{name}: на жаль, столик щойно зайняли. Напишемо, якщо звільниться інший",
         "reply_offer_declined": "{name}: дякуємо за відповідь. До зустрічі іншим разом!",
         "reply_offer_help": "{name}: ТАК - взяти столик, НІ - відмовитися",
@@ -85,6 +91,8 @@ TEXTS = {
                           "{minutes} мин - и он ваш",
         "recovery_offer_moved": "{name}: {date} в {asked} не было мест, а в {time} столик освободился! Напишите "
                                 "ДА за {minutes} мин - и он ваш",
+        "recovery_offer_released": "{name}: {date} в {asked} не было мест, а теперь мы открыли придержанный "
+                                   "столик на {time}! Напишите ДА за {minutes} мин - и он ваш",
         "reply_offer_gone": "{name}: увы, столик только что заняли. Напишем, если освободится другой",
         "reply_offer_declined": "{name}: спасибо за ответ. До встречи в другой раз!",
         "reply_offer_help": "{name}: ДА - взять столик, НЕТ - отказаться",

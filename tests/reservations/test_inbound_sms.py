@@ -23,6 +23,7 @@ from cxhost.celery import app as celery_app
 from reservations.models import Guest, InboundMessage, OutboundMessage, Reservation
 from reservations.services.booking import reservation_create, reservation_transition
 from reservations.services.guests import GuestDetails
+from reservations.services.inbound_sms import inbound_claim
 from reservations.services.messaging import message_queue, sms_redispatch
 from tests.conftest import kyiv, log_in
 
@@ -265,8 +266,23 @@ def test_twilio_delivering_a_text_twice_acts_once(samna, tuesday, outbox):
     assert_twiml(text("X", sid="SMsame"))
 
     assert status_of(reservation) == "cancelled"
-    assert InboundMessage.objects.count() == 1
-    assert len(sent(outbox, "reply")) == 1
+    # The copy that cancelled keeps the record and its reply; the later copy changed neither.
+    inbound = InboundMessage.objects.get()
+    assert (inbound.action, inbound.reservation) == ("cancelled", reservation)
+    [reply] = sent(outbox, "reply")
+    assert "скасовано" in reply["body"] and inbound.reply.body == reply["body"]
+
+
+def test_a_copy_arriving_while_the_first_is_still_being_answered_does_nothing(samna, tuesday, outbox):
+    reservation = book(samna, tuesday)
+    # The first copy has claimed the text and is still acting on it (see `inbound_claim`).
+    claim = inbound_claim(from_number=PHONE, body="X", provider_id="SMsame", now=reservation.created_at)
+
+    assert_twiml(text("X", sid="SMsame"))
+
+    assert status_of(reservation) == "booked"
+    assert list(InboundMessage.objects.values_list("pk", "action")) == [(claim.pk, "received")]
+    assert sent(outbox, "reply") == []
 
 
 # --- whose question --------------------------------------------------------------------------------------
