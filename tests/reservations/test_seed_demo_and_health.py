@@ -18,7 +18,7 @@ import yaml
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import override_settings
-from django.urls import is_valid_path
+from django.urls import is_valid_path, resolve
 from rest_framework.test import APIClient
 
 from reservations.management.commands.seed_demo import DEFAULT_PASSWORD
@@ -240,13 +240,22 @@ CONTRACT_PATHS = {
     "/api/v1/restaurants/{slug}/staff-notes/": {"get"},
     "/api/v1/restaurants/{slug}/recovery-cases/": {"get"},
     "/sms/inbound/": {"post"},
+    "/api/v1/restaurants/{slug}/pacing/": {"get", "put"},
+    "/api/v1/restaurants/{slug}/replay/": {"post"},
+    "/api/v1/restaurants/{slug}/payment-policy/": {"get", "put"},
+    "/api/v1/reservations/{id}/no-show-fee/": {"post"},
 }
 # Served beside the schema rather than described in it.
 CONTRACT_PAGES = ["/api/schema/", "/api/docs/", "/healthz/"]
 
 # THE one place that says which contract paths are not built yet, and by which later work. Building one makes
 # test_paths_not_built_yet_are_really_missing fail until its line here is deleted.
-NOT_BUILT_YET: dict[str, str] = {}
+NOT_BUILT_YET: dict[str, str] = {
+    "/api/v1/restaurants/{slug}/pacing/": "issue 21 (pacing)",
+    "/api/v1/restaurants/{slug}/replay/": "issue 21 (the what-if replay)",
+    "/api/v1/restaurants/{slug}/payment-policy/": "issue 20 (deposits and guarantees)",
+    "/api/v1/reservations/{id}/no-show-fee/": "issue 20 (deposits and guarantees)",
+}
 # The contract, kept in the repository (a clone has no ../shared/); the steering copy beside the project wins.
 SHARED_CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "API.md"
 CONTRACT_FILE = Path(__file__).resolve().parents[2] / "docs" / "API.md"
@@ -279,8 +288,17 @@ def test_paths_not_built_yet_are_really_missing(client):
     assert set(NOT_BUILT_YET) <= set(CONTRACT_PATHS)
     described = sorted(path for path in NOT_BUILT_YET if path in schema["paths"])
     assert described == [], "built now: delete these from NOT_BUILT_YET"
-    routed = sorted(path for path in NOT_BUILT_YET if is_valid_path(example_url(path)))
+    routed = sorted(path for path in NOT_BUILT_YET if routed_as_itself(path))
     assert routed == [], "routed now: delete these from NOT_BUILT_YET"
+
+
+def routed_as_itself(path: str) -> bool:
+    """A route of the path's own, not a wider one that takes it as a parameter (`no-show-fee` as an `{action}`
+    of the reservation's actions, which answers 404 for an action it does not know)."""
+    url = example_url(path)
+    if not is_valid_path(url):
+        return False
+    return resolve(url).route.count("<") == path.count("{")
 
 
 def test_the_pages_beside_the_schema_answer(client):
