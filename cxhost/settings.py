@@ -135,7 +135,7 @@ REDIS_URL = env("REDIS_URL", default="")
 # A hung Redis (stopped, overloaded, a dead network path) accepts connections and never answers: every call to
 # it from a request (publish, cache, rate limit, /healthz/) gives up after this, and after one has failed,
 # calls to that Redis fail at once for REDIS_RETRY_AFTER_SECONDS (`cxhost/redis_guard.py`).
-REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=1.0)
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
 REDIS_RETRY_AFTER_SECONDS = env.float("REDIS_RETRY_AFTER_SECONDS", default=5.0)
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
