@@ -132,6 +132,11 @@ WSGI_APPLICATION = "cxhost.wsgi.application"
 
 # Celery's broker, and the shared cache unless CACHE_URL says otherwise (see CACHES).
 REDIS_URL = env("REDIS_URL", default="")
+# A hung Redis (stopped, overloaded, a dead network path) accepts connections and never answers: every call to
+# it from a request (publish, cache, rate limit, /healthz/) gives up after this, and after one has failed,
+# calls to that Redis fail at once for REDIS_RETRY_AFTER_SECONDS (`cxhost/redis_guard.py`).
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
+REDIS_RETRY_AFTER_SECONDS = env.float("REDIS_RETRY_AFTER_SECONDS", default=5.0)
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -166,11 +171,12 @@ CACHE_URL = env("CACHE_URL", default=REDIS_URL)
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, skipping a Redis that failed moments ago (the throttle then lets requests
+            # through uncounted, see the README).
+            "BACKEND": "cxhost.redis_guard.GuardedRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "cxhost-cache",
-            # A dead Redis must not hang a request: fail fast (the throttle then refuses to count, see the README).
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
         }
     }
 else:
@@ -302,9 +308,15 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Publishing gives up on a dead broker after one quick retry (kombu's default waits several seconds): a booking
-# must not wait on Redis, and the outbox row plus beat's re-dispatch make the task's loss harmless.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# A booking must not wait on Redis, and the outbox row plus beat's re-dispatch make a task's loss harmless: a
+# publish gives up on a broker that refuses at once, without retrying (kombu's default retries for seconds), and
+# on one that hangs after REDIS_TIMEOUT_SECONDS (kombu's default socket_timeout is none: wait for ever).
+# Connecting is bounded too (broker_connection_timeout, default 4 s); timed-out commands are never retried.
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 0, "socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "retry_on_timeout": False,
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {

@@ -8,11 +8,9 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.db.models import Q
 
-logger = logging.getLogger(__name__)
+from cxhost.redis_guard import task_send
 
 
 def offers_plug_in() -> None:
@@ -45,11 +43,9 @@ def offers_plug_in() -> None:
 def _offer_freed_tables(sender, *, restaurant_id, day, reservation_id, released_at, **kwargs) -> None:
     from .tasks import offer_freed_tables_task
 
-    try:
-        offer_freed_tables_task.apply_async((restaurant_id, day.isoformat(), reservation_id,
-                                             released_at.isoformat()), retry=False)
-    except Exception as exc:  # a broker down loses nothing: the beat sweep makes the offers
-        logger.warning("Offers for the tables reservation %s freed not dispatched (%s)", reservation_id, exc)
+    # A broker down loses nothing: the beat sweep makes the offers.
+    task_send(offer_freed_tables_task, (restaurant_id, day.isoformat(), reservation_id, released_at.isoformat()),
+              what=f"offers for the tables reservation {reservation_id} freed left for the sweep")
 
 
 def privacy_plug_in() -> None:

@@ -21,6 +21,9 @@ from django.db import connection, transaction
 from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 from phonenumber_field.phonenumber import PhoneNumber
+from redis.exceptions import RedisError
+
+from cxhost.redis_guard import describe
 
 from . import engine
 from .dbfunctions import EpochMicroseconds, moment_of
@@ -90,8 +93,8 @@ def _shared_key(key: tuple[int, str]) -> str:
 def _shared_config(key: tuple[int, str]) -> engine.RestaurantConfig | None:
     try:
         config = cache.get(_shared_key(key))
-    except Exception:  # Redis down, or a copy this code cannot read: load it from the database instead
-        logger.warning("shared cache unavailable for a restaurant's set-up", exc_info=True)
+    except Exception as exc:  # Redis down, or a copy this code cannot read: load it from the database instead
+        _shared_cache_failed(exc)
         return None
     return config if isinstance(config, engine.RestaurantConfig) else None
 
@@ -99,8 +102,16 @@ def _shared_config(key: tuple[int, str]) -> engine.RestaurantConfig | None:
 def _share_config(key: tuple[int, str], config: engine.RestaurantConfig) -> None:
     try:
         cache.set(_shared_key(key), config, _SHARED_CONFIG_SECONDS)
-    except Exception:
-        logger.warning("shared cache unavailable for a restaurant's set-up", exc_info=True)
+    except Exception as exc:
+        _shared_cache_failed(exc)
+
+
+def _shared_cache_failed(exc: Exception) -> None:
+    # Down or hung: one line (/healthz/ reports it), and the set-up comes from the database.
+    if isinstance(exc, RedisError):
+        logger.info("shared cache unavailable for a restaurant's set-up (%s)", describe(exc))
+    else:
+        logger.warning("shared cache unusable for a restaurant's set-up", exc_info=True)
 
 
 def clear_config_cache() -> None:
@@ -112,8 +123,8 @@ def clear_config_cache() -> None:
         _PLAN_CACHE.clear()
     try:
         cache.delete_many([_shared_key(key) for key in keys])
-    except Exception:
-        logger.warning("shared cache unavailable for a restaurant's set-up", exc_info=True)
+    except Exception as exc:
+        _shared_cache_failed(exc)
 
 
 def _load_config(restaurant: Restaurant) -> engine.RestaurantConfig:

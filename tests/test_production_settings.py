@@ -107,7 +107,7 @@ def test_the_cache_is_shared_through_redis_when_there_is_one_and_apart_from_cele
     backend, location, prefix, *_ = settings_with()
     assert backend.endswith("LocMemCache")
     backend, location, prefix, *_ = settings_with(REDIS_URL="redis://cache-host:6379/0")
-    assert (backend, location) == ("django.core.cache.backends.redis.RedisCache", "redis://cache-host:6379/0")
+    assert (backend, location) == ("cxhost.redis_guard.GuardedRedisCache", "redis://cache-host:6379/0")
     assert prefix and prefix != "celery"
     assert settings_with(REDIS_URL="redis://h:6379/0", CACHE_URL="redis://h:6379/1")[1] == "redis://h:6379/1"
     # Connections are reused, and checked before reuse, on PostgreSQL.

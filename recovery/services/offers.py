@@ -20,7 +20,6 @@ tasks never offer one table twice nor expire an offer that was just taken.
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
@@ -29,6 +28,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from cxhost.redis_guard import task_send
 from reservations import engine, selectors
 from reservations.models import Guest, OutboundMessage, Refusal, Reservation, Restaurant, TableRelease
 from reservations.services.booking import service_day
@@ -39,8 +39,6 @@ from reservations.services.sms_texts import sms_text
 from ..models import CaseAction, RecoveryCase, RecoveryOffer
 from .cases import case_act, case_open
 from .openings import Opening, anything_opened, day_openings, opened_for
-
-logger = logging.getLogger(__name__)
 
 OfferStatus = RecoveryOffer.Status
 CaseStatus = RecoveryCase.Status
@@ -260,10 +258,9 @@ def _offer_text_queue(*, restaurant: Restaurant, offer: RecoveryOffer, refusal: 
 def _expiry_send(offer_id: int, countdown: float) -> None:
     from ..tasks import expire_offer_task
 
-    try:
-        expire_offer_task.apply_async((offer_id,), countdown=countdown, retry=False)
-    except Exception as exc:  # the beat sweep expires it all the same
-        logger.warning("Expiry of recovery offer %s not scheduled (%s); the sweep will expire it", offer_id, exc)
+    # The beat sweep expires it all the same.
+    task_send(expire_offer_task, (offer_id,), countdown=countdown,
+              what=f"expiry of recovery offer {offer_id} left for the sweep")
 
 
 # --- lapsing ------------------------------------------------------------------------------------------------

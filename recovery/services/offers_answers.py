@@ -15,13 +15,13 @@ for it are told so too (`offers_gone.gone_tell`); a YES to that text gets the sa
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cxhost.redis_guard import task_send
 from reservations import engine, selectors
 from reservations.errors import BookError
 from reservations.models import Gesture, InboundMessage, OutboundMessage, Reservation, StaffNote
@@ -37,8 +37,6 @@ from ..models import CaseAction, RecoveryCase, RecoveryOffer
 from .cases import case_act, case_close
 from .offers import lock_service, offer_lapse, offers_make_locked
 from .offers_gone import gone_tell
-
-logger = logging.getLogger(__name__)
 
 Action = InboundMessage.Action
 OfferStatus = RecoveryOffer.Status
@@ -257,10 +255,8 @@ def won_back_dessert(*, reservation_id: int, now: datetime | None = None) -> Ges
 def _dessert_send(reservation_id: int) -> None:
     from ..tasks import won_back_dessert_task
 
-    try:
-        won_back_dessert_task.apply_async((reservation_id,), retry=False)
-    except Exception as exc:  # the beat sweep queues it all the same
-        logger.warning("Won-back dessert for %s not dispatched (%s); the sweep will queue it", reservation_id, exc)
+    task_send(won_back_dessert_task, (reservation_id,),
+              what=f"won-back dessert for reservation {reservation_id} left for the sweep")
 
 
 def won_back_desserts_pending(*, now: datetime | None = None, limit: int = 100) -> int:

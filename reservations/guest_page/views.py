@@ -23,6 +23,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 from redis.exceptions import RedisError
 
+from cxhost.redis_guard import describe
+
 from .. import engine, selectors
 from ..access import reservation_for_guest
 from ..api.throttling import GuestPageThrottle
@@ -45,8 +47,8 @@ def rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         throttle = GuestPageThrottle()
         try:
             allowed = throttle.allow_request(request, None)
-        except RedisError:
-            logger.warning("guest page rate limit not counted: the shared cache is unreachable", exc_info=True)
+        except RedisError as exc:
+            logger.info("guest page rate limit not counted: the shared cache is unavailable (%s)", describe(exc))
             allowed = True
         if allowed:
             return view(request, token)

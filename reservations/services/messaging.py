@@ -23,6 +23,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cxhost.redis_guard import task_send
+
 from .. import engine, selectors
 from ..errors import InvalidTransition, NoSmsNumber
 from ..models import Guest, OutboundMessage, Reservation, Restaurant, WaitlistEntry
@@ -105,17 +107,12 @@ def message_queue(
 
 
 def sms_dispatch(*, message_id: int) -> bool:
-    """Hand the message's task to the broker. A broker that is down loses nothing: the row is still
-    pending, and `sms_redispatch` sends it once the broker is back. Never raises: the event has committed."""
+    """Hand the message's task to the broker, waiting at most REDIS_TIMEOUT_SECONDS. A broker that is down or
+    hung loses nothing: the row is still pending, and `sms_redispatch` sends it once the broker is back. Never
+    raises: the event has committed."""
     from ..tasks import send_sms_task
 
-    try:
-        # retry=False: a booking must not wait on a dead broker; beat is the retry.
-        send_sms_task.apply_async((message_id,), retry=False)
-        return True
-    except Exception as exc:
-        logger.warning("SMS %s not dispatched now (%s); beat will send it", message_id, exc)
-        return False
+    return task_send(send_sms_task, (message_id,), what=f"SMS {message_id} left pending for beat")
 
 
 @dataclass(frozen=True)
