@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
@@ -771,24 +771,24 @@ class OutboundMessage(models.Model):
         STOP_REPLY = "stop_reply"
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
-        SENDING = "sending", _("sending")
-        SENT = "sent", _("sent")
-        FAILED = "failed", _("failed")
+        PENDING = "pending", pgettext_lazy("sms", "pending")
+        SENDING = "sending", pgettext_lazy("sms", "sending")
+        SENT = "sent", pgettext_lazy("sms", "sent")
+        FAILED = "failed", pgettext_lazy("sms", "failed")
         # The guest said STOP before it went out: never sent, and not a failure for staff to retry.
-        WITHHELD = "withheld", _("withheld (the guest opted out)")
+        WITHHELD = "withheld", pgettext_lazy("sms", "withheld (the guest opted out)")
         # Handed to the provider by a worker that died before hearing back: it may or may not have gone.
         # Never sent again as it is; beat asks the provider (see `services.messaging.messages_reconcile`).
-        UNKNOWN = "unknown", _("unknown fate")
+        UNKNOWN = "unknown", pgettext_lazy("sms", "unknown fate")
 
     class Fate(models.TextChoices):
         """What asking the provider about a message of unknown fate found (blank: nobody had to ask)."""
 
-        ASKING = "asking", _("the worker stopped mid-send: asking the provider")
-        UNREACHABLE = "unreachable", _("the provider could not be asked: asking again")
-        FOUND = "found", _("the provider had it: marked sent")
-        RESENT = "resent", _("the provider never got it: sent again")
-        CANNOT_ASK = "cannot_ask", _("this SMS backend cannot be asked: check with the guest")
+        ASKING = "asking", pgettext_lazy("sms", "the worker stopped mid-send: asking the provider")
+        UNREACHABLE = "unreachable", pgettext_lazy("sms", "the provider could not be asked: asking again")
+        FOUND = "found", pgettext_lazy("sms", "the provider had it: marked sent")
+        RESENT = "resent", pgettext_lazy("sms", "the provider never got it: sent again")
+        CANNOT_ASK = "cannot_ask", pgettext_lazy("sms", "this SMS backend cannot be asked: check with the guest")
 
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="messages")
     guest = models.ForeignKey(Guest, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
@@ -818,7 +818,7 @@ class OutboundMessage(models.Model):
     handed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
-    fate = models.CharField(_("fate"), max_length=16, choices=Fate.choices, blank=True)
+    fate = models.CharField(pgettext_lazy("sms", "fate"), max_length=16, choices=Fate.choices, blank=True)
     fate_checked_at = models.DateTimeField(null=True, blank=True)  # when the provider was last asked
 
     class Meta:

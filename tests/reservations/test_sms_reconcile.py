@@ -215,3 +215,28 @@ def test_the_console_cannot_be_asked_so_it_stays_unknown_for_staff(queued, setti
     assert (queued.status, queued.fate) == ("unknown", "cannot_ask")
     with pytest.raises(MessageFateUnknown):
         message_retry(message=queued)
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("uk", ["доля невідома", "провайдера не вдалося запитати: запитаємо знову"]),
+    ("ru", ["судьба неизвестна", "провайдера не удалось спросить: спросим снова"]),
+])
+def test_staff_read_the_state_and_the_reason_in_their_language(twilio, queued, manager_api, settings, language,
+                                                               words):
+    from django.utils import translation
+
+    worker_died(queued)
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
+    sms_redispatch()
+    manager_api.force_login(_manager())
+    manager_api.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    try:
+        listing = manager_api.get("/admin/reservations/outboundmessage/").content.decode()
+        refused = manager_api.post("/admin/reservations/outboundmessage/", {
+            "action": "send_again", "_selected_action": [queued.pk]}, follow=True).content.decode()
+    finally:
+        translation.activate(settings.LANGUAGE_CODE)
+
+    for word in words:
+        assert word in listing
+    assert ("не надіслано знову" if language == "uk" else "не отправлено снова") in refused
