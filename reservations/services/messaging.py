@@ -240,8 +240,10 @@ def messages_reconcile(*, now: datetime | None = None, limit: int = 100) -> int:
     beat's next run. A backend that cannot be asked (the console) leaves it unknown, for staff.
     """
     now = now or timezone.now()
-    backend = sms_backend()
     unknown = OutboundMessage.objects.filter(status=Status.UNKNOWN)
+    if not unknown.exists():
+        return 0
+    backend = sms_backend()
     if not hasattr(backend, "lookup"):
         unknown.exclude(fate=Fate.CANNOT_ASK).update(fate=Fate.CANNOT_ASK, fate_checked_at=now)
         return 0
@@ -252,8 +254,9 @@ def messages_reconcile(*, now: datetime | None = None, limit: int = 100) -> int:
         this = OutboundMessage.objects.filter(pk=message.pk, status=Status.UNKNOWN)
         try:
             found = backend.lookup(_sms(message), sent_between=(message.handed_at - margin, now + margin))
-        except SmsProviderError as exc:
-            this.update(fate=Fate.UNREACHABLE, fate_checked_at=now, last_error=str(exc)[:2000])
+        except Exception as exc:  # the provider's errors, and anything else: the sweep goes on to the next
+            error = str(exc) if isinstance(exc, SmsProviderError) else f"{type(exc).__name__}: {exc}"
+            this.update(fate=Fate.UNREACHABLE, fate_checked_at=now, last_error=error[:2000])
             logger.warning("SMS %s of unknown fate: the provider could not be asked (%s)", message.pk, exc)
             continue
         held = set(OutboundMessage.objects.filter(provider_id__in=[m.id[:64] for m in found])

@@ -78,7 +78,7 @@ class FileBackend:
         so the window is not applied: a kind is sent once per booking, and a repeated reply is found as sent."""
         try:
             with open(settings.SMS_FILE_PATH, encoding="utf-8") as lines:
-                found = [json.loads(line) for line in lines if line.strip()]
+                found = [_json_or_none(line) or {} for line in lines]
         except FileNotFoundError:
             found = []
         except OSError as exc:
@@ -86,6 +86,13 @@ class FileBackend:
         wanted = {"to": sms.to, "body": sms.body, "kind": sms.kind, "reservation": sms.reservation}
         return [ProviderMessage(id=f"file-line-{n}", to=sms.to, body=sms.body, status="sent", sent_at=None)
                 for n, line in enumerate(found, 1) if {k: line.get(k) for k in wanted} == wanted]
+
+
+def _json_or_none(line: str) -> dict | None:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None  # a line cut short (a disk full, a crash mid-write): not this message
 
 
 class TwilioBackend:
