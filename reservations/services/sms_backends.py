@@ -137,9 +137,12 @@ class TwilioBackend:
             raise SmsProviderError(f"Twilio {exc.status} {exc.code}: {exc.msg}") from exc
         except Exception as exc:
             raise _unreachable(exc, sending=False) from exc
+        # Twilio documents the DateSent filters by day: the window is applied here too (a message still queued
+        # has no date_sent yet, and is kept).
         return [ProviderMessage(id=m.sid, to=m.to, body=m.body, status=m.status or "", sent_at=m.date_sent)
                 for m in found
-                if m.body == sms.body and (by_number or m.messaging_service_sid == sender)]
+                if m.body == sms.body and (by_number or m.messaging_service_sid == sender)
+                and (m.date_sent is None or after <= m.date_sent <= before)]
 
 
 def _unreachable(exc: Exception, *, sending: bool) -> SmsProviderError:
