@@ -378,6 +378,8 @@ TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM = env("TWILIO_FROM", default="")
 # Where the Twilio SDK sends its requests: Twilio itself, or a proxy (the tests point it at a local fake).
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com").rstrip("/")
+# A request to Twilio without an answer in this long is given up: a send's outcome is then unknown (asked later).
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 # A reminder goes this long before the booking (never for one made inside the window).
 SMS_REMINDER_HOURS = env.int("SMS_REMINDER_HOURS", default=24)
 # The thank-you goes the morning after a completed visit, from this local hour.
@@ -391,9 +393,15 @@ SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
 SMS_RETRY_BASE_SECONDS = env.int("SMS_RETRY_BASE_SECONDS", default=30)
 # A pending message this long past its due moment lost its task (the broker was down): beat sends it again.
 SMS_REDISPATCH_AFTER_SECONDS = env.int("SMS_REDISPATCH_AFTER_SECONDS", default=20)
-# A message claimed this long ago and never settled belongs to a worker that died mid-send: it may have gone
-# out, so it is marked failed for staff rather than sent again.
-SMS_SENDING_STUCK_SECONDS = env.int("SMS_SENDING_STUCK_SECONDS", default=600)
+# A message handed to the provider this long ago and never settled belongs to a worker that died mid-send
+# (the provider call itself gives up after 10 s): with the provider's id stored it is sent; without, its fate
+# is unknown and beat asks the provider what it has.
+SMS_SENDING_STUCK_SECONDS = env.int("SMS_SENDING_STUCK_SECONDS", default=120)
+# Asking the provider: its messages to the number sent from this long before the hand-over (clocks differ) …
+SMS_LOOKUP_MARGIN_SECONDS = env.int("SMS_LOOKUP_MARGIN_SECONDS", default=60)
+# … and "it never got it" is concluded only once this long has passed since the hand-over: Twilio's list is
+# eventually consistent, and a request may still be arriving.
+SMS_LOOKUP_GRACE_SECONDS = env.int("SMS_LOOKUP_GRACE_SECONDS", default=120)
 # A message claimed this long ago but never handed to the provider belongs to a worker that died (or lost the
 # database) before sending anything: beat puts it back and it is sent. Between claim and hand-over there are
 # only a few quick queries; a worker merely slow there loses its claim and sends nothing (see `sms_send`).
@@ -411,6 +419,7 @@ CXHOST_UNSAFE_SKIP_BOOKING_LOCK = False
 CXHOST_BOOKING_RACE_DELAY_MS = 0
 CXHOST_PREPARE_RACE_DELAY_MS = 0  # the same, between "prepared already?" and preparing a booking for the floor
 CXHOST_CASE_RACE_DELAY_MS = 0  # the same, between "a case for this already?" and opening one
+CXHOST_SMS_SENT_MARK_DELAY_MS = 0  # between storing the provider's id and the `sent` mark (a worker is killed there)
 
 LOGGING = {
     "version": 1,

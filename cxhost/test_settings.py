@@ -17,3 +17,5 @@ from .settings import env  # noqa: E402
 # widen the decide→write gap so that races really overlap.
 CXHOST_UNSAFE_SKIP_BOOKING_LOCK = env.bool("CXHOST_UNSAFE_SKIP_BOOKING_LOCK", default=False)
 CXHOST_BOOKING_RACE_DELAY_MS = env.int("CXHOST_BOOKING_RACE_DELAY_MS", default=0)
+# The SMS fault tests kill a worker between the provider's answer (its id stored) and the `sent` mark.
+CXHOST_SMS_SENT_MARK_DELAY_MS = env.int("CXHOST_SMS_SENT_MARK_DELAY_MS", default=0)

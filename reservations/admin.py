@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import access
@@ -663,9 +664,9 @@ class StaffNoteAdmin(ScopedAdmin):
 class OutboundMessageAdmin(ScopedAdmin):
     """Every text we sent or tried to: a failed one is listed here for staff, never silently dropped."""
 
-    list_display = ["restaurant", "kind", "to", "status", "delivery", "attempts", "local_created_at",
+    list_display = ["restaurant", "kind", "to", "status", "fate", "delivery", "attempts", "local_created_at",
                     "local_sent_at", "last_error"]
-    list_filter = [BY_RESTAURANT, "status", "delivery", "kind"]
+    list_filter = [BY_RESTAURANT, "status", "fate", "delivery", "kind"]
     search_fields = ["to"]
     date_hierarchy = "created_at"
     actions = ["send_again"]
@@ -673,9 +674,11 @@ class OutboundMessageAdmin(ScopedAdmin):
     local_sent_at = local_time("sent_at", "sent at")
     local_failed_at = local_time("failed_at", "failed at")
     local_delivery_at = local_time("delivery_at", "delivery reported at")
-    fields = ["restaurant", "kind", "to", "body", "status", "delivery", "attempts", "last_error", "provider_id",
-              "reservation", "waitlist_entry", "guest", "local_created_at", "local_sent_at", "local_failed_at",
-              "local_delivery_at"]
+    local_handed_at = local_time("handed_at", "handed to the provider at")
+    local_fate_checked_at = local_time("fate_checked_at", "provider last asked at")
+    fields = ["restaurant", "kind", "to", "body", "status", "fate", "delivery", "attempts", "last_error",
+              "provider_id", "reservation", "waitlist_entry", "guest", "local_created_at", "local_handed_at",
+              "local_sent_at", "local_failed_at", "local_delivery_at", "local_fate_checked_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:
@@ -684,11 +687,18 @@ class OutboundMessageAdmin(ScopedAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the record of what a guest was told stays
 
-    @admin.action(description="Send the selected failed messages again")
+    @admin.action(description=gettext_lazy("Send the selected failed messages again"))
     def send_again(self, request, queryset):
         retried = sum(message_retry(message=m) for m in queryset.filter(status=OutboundMessage.Status.FAILED))
-        self.message_user(request, f"{retried} failed message(s) queued again; others were left as they are.",
-                          messages.SUCCESS if retried else messages.WARNING)
+        self.message_user(request, gettext("%(count)d failed message(s) queued again; others were left as they are.")
+                          % {"count": retried}, messages.SUCCESS if retried else messages.WARNING)
+        # Never sent again from here: it may have arrived, and the outbox asks the provider by itself.
+        unknown = queryset.filter(status=OutboundMessage.Status.UNKNOWN).count()
+        if unknown:
+            self.message_user(request, gettext(
+                "%(count)d message(s) of unknown fate not sent again: the worker stopped after handing them to "
+                "the provider, so they may have arrived. The provider is asked and they are settled by "
+                "themselves (see Fate).") % {"count": unknown}, messages.ERROR)
 
 
 @admin.register(InboundMessage)

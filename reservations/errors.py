@@ -135,6 +135,13 @@ class NoSmsNumber(BookError):
     default_detail = "This party left no phone number we may text (none given, or they opted out): tell them in person."
 
 
+class MessageFateUnknown(BookError):
+    status = 409
+    code = "message_fate_unknown"
+    default_detail = ("This text's worker stopped after handing it to the provider, so it may have arrived: it is "
+                      "not sent again until the provider has been asked (the outbox does this by itself).")
+
+
 class BadTwilioSignature(BookError):
     status = 403
     code = "invalid_signature"

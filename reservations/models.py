@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
@@ -776,7 +777,9 @@ class OutboundMessage(models.Model):
 
     The row is the truth about a message: `pending` until a worker claims it
     (`sending`, a conditional UPDATE only one worker can win), then `sent`, or
-    `failed` after the last retry — never lost, never sent twice. At most one
+    `failed` after the last retry — never lost, never sent twice. A worker that
+    died after handing it to the provider, before hearing its id, leaves it
+    `unknown` until the provider is asked (`fate` says how that went). At most one
     message of a kind per reservation or waitlist entry (database-enforced).
     """
 
@@ -795,12 +798,24 @@ class OutboundMessage(models.Model):
         STOP_REPLY = "stop_reply"
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        SENDING = "sending"
-        SENT = "sent"
-        FAILED = "failed"
+        PENDING = "pending", pgettext_lazy("sms", "pending")
+        SENDING = "sending", pgettext_lazy("sms", "sending")
+        SENT = "sent", pgettext_lazy("sms", "sent")
+        FAILED = "failed", pgettext_lazy("sms", "failed")
         # The guest said STOP before it went out: never sent, and not a failure for staff to retry.
-        WITHHELD = "withheld"
+        WITHHELD = "withheld", pgettext_lazy("sms", "withheld (the guest opted out)")
+        # Handed to the provider by a worker that died before hearing back: it may or may not have gone.
+        # Never sent again as it is; beat asks the provider (see `services.messaging.messages_reconcile`).
+        UNKNOWN = "unknown", pgettext_lazy("sms", "unknown fate")
+
+    class Fate(models.TextChoices):
+        """What asking the provider about a message of unknown fate found (blank: nobody had to ask)."""
+
+        ASKING = "asking", pgettext_lazy("sms", "the worker stopped mid-send: asking the provider")
+        UNREACHABLE = "unreachable", pgettext_lazy("sms", "the provider could not be asked: asking again")
+        FOUND = "found", pgettext_lazy("sms", "the provider had it: marked sent")
+        RESENT = "resent", pgettext_lazy("sms", "the provider never got it: sent again")
+        CANNOT_ASK = "cannot_ask", pgettext_lazy("sms", "this SMS backend cannot be asked: check with the guest")
 
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="messages")
     guest = models.ForeignKey(Guest, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
@@ -830,11 +845,18 @@ class OutboundMessage(models.Model):
     handed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    fate = models.CharField(pgettext_lazy("sms", "fate"), max_length=16, choices=Fate.choices, blank=True)
+    fate_checked_at = models.DateTimeField(null=True, blank=True)  # when the provider was last asked
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_outbox_idx")]
         constraints = [
+            # Unknown means handed over: a message never handed to the provider was certainly not sent.
+            models.CheckConstraint(
+                condition=~models.Q(status="unknown") | models.Q(handed_at__isnull=False, fate__gt=""),
+                name="message_unknown_was_handed_over",
+            ),
             models.UniqueConstraint(
                 fields=["reservation", "kind"], condition=models.Q(reservation__isnull=False),
                 name="message_once_per_reservation_kind",

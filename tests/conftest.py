@@ -189,3 +189,24 @@ def forget_broker_connections(app) -> None:
     app.amqp._producer_pool = None
     kombu.pools.reset()
     redis_guard.reset()  # a Redis found down at this address moments ago may be up at the next
+
+
+# --- Twilio: the shared local fake (tests/fakes/twilio.py), never Twilio itself ---------------------------------
+
+TWILIO_SID = "AC" + "0123456789abcdef" * 2
+TWILIO_TOKEN = "fake-auth-token"
+TWILIO_FROM = "+15005550006"
+
+
+@pytest.fixture
+def twilio(settings):
+    """The local Twilio, and the Twilio backend (the official SDK) pointed at it."""
+    from tests.fakes.twilio import FakeTwilio
+
+    fake = FakeTwilio(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN).start()
+    settings.SMS_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM = (TWILIO_SID, TWILIO_TOKEN,
+                                                                                     TWILIO_FROM)
+    settings.TWILIO_API_BASE_URL = fake.url
+    yield fake
+    fake.stop()

@@ -164,7 +164,8 @@ def test_the_admin_follows_the_users_choice_not_the_restaurants(samna, staff):
 
 
 def read_po(path: Path) -> dict:
-    """{msgid: msgstr} or {(msgid, n): msgstr} for plurals, of the entries not marked fuzzy or obsolete."""
+    """{msgid: msgstr} or {(msgid, n): msgstr} for plurals, of the entries not marked fuzzy or obsolete; a msgid
+    with a context is keyed as gettext keys it, "context\\x04msgid"."""
     entries: dict = {}
     for block in path.read_text(encoding="utf-8").split("\n\n"):
         lines = [line for line in block.splitlines() if not line.startswith("#~")]
@@ -173,7 +174,7 @@ def read_po(path: Path) -> dict:
         parts: dict[str, str] = {}
         key = None
         for line in lines:
-            match = re.match(r'^(msgid|msgid_plural|msgstr(?:\[\d+\])?) (".*")$', line)
+            match = re.match(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) (".*")$', line)
             if match:
                 key = match.group(1)
                 parts[key] = ""
@@ -182,6 +183,8 @@ def read_po(path: Path) -> dict:
                 parts[key] += bytes(line[1:-1], "utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8")
         if "msgid" not in parts or not parts["msgid"]:
             continue
+        if "msgctxt" in parts:
+            parts["msgid"] = f"{parts['msgctxt']}\x04{parts['msgid']}"
         if "msgid_plural" in parts:
             for name, value in parts.items():
                 if name.startswith("msgstr["):

@@ -6,27 +6,33 @@
    however many copies of the task run, at once or one after another, only one wins the claim and hands
    the text to the backend. A provider error puts it back to pending with an exponential backoff; the
    last attempt leaves it `failed`, for staff to see in the admin.
-3. `sms_redispatch` (beat) sends again whatever is still pending well after it was due: its task never
+3. The provider's id (Twilio's message SID) is written in its own UPDATE the moment the provider answers,
+   before the `sent` mark: it is the reference the provider keeps too.
+4. `sms_redispatch` (beat) sends again whatever is still pending well after it was due: its task never
    reached a worker because the broker was down when the event committed. A claim whose worker died (or
-   lost the database) before handing the text to the provider goes back to pending and is sent too; one
-   that died after handing it over may have gone out, and is failed for staff instead of sent twice.
+   lost the database) before handing the text to the provider goes back to pending and is sent too. One
+   that died after the hand-over is settled by what the provider has (`messages_reconcile`): with its id
+   stored it is sent (only the mark was lost); without, it is `unknown` until the provider's list of
+   messages to that number in the hand-over's window shows it (sent) or, once the list can be trusted,
+   does not (sent again, once). A provider that cannot be asked leaves it unknown, asked again later.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from cxhost.redis_guard import task_send
 
 from .. import engine, selectors
-from ..errors import InvalidTransition, NoSmsNumber
+from ..errors import InvalidTransition, MessageFateUnknown, NoSmsNumber
 from ..models import Guest, OutboundMessage, Reservation, Restaurant, WaitlistEntry
 from .sms_backends import Sms, SmsProviderError, sms_backend
 from .sms_texts import guest_page_url, sms_text
@@ -36,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 Kind = OutboundMessage.Kind
 Status = OutboundMessage.Status
+Fate = OutboundMessage.Fate
 
 
 def can_text(guest: Guest | None) -> bool:
@@ -132,7 +139,8 @@ def sms_send(*, message_id: int) -> str:
 
     Raises `RetryLater` after a provider error with attempts left. Holds no transaction across the
     provider call: each step is one UPDATE, conditional on the step before, so a worker dying mid-way
-    leaves the row `sending` (see `sms_redispatch`), never sent twice.
+    leaves the row `sending` (see `sms_redispatch`), never sent twice. A request that may have reached the
+    provider without an answer (a time-out) leaves it `unknown`, for `messages_reconcile` to settle.
     """
     now = timezone.now()
     claimed = OutboundMessage.objects.filter(pk=message_id, status=Status.PENDING).update(
@@ -152,12 +160,16 @@ def sms_send(*, message_id: int) -> str:
     # may safely send the message again; from here it may have gone out.
     if not mine.filter(handed_at__isnull=True).update(handed_at=timezone.now()):
         return "skipped"
-    sms = Sms(to=str(message.to), body=message.body, kind=message.kind, reservation=message.reservation_id)
     try:
-        provider_id = sms_backend().send(sms)
+        provider_id = sms_backend().send(_sms(message))
     except Exception as exc:  # provider errors, and anything else: a message is never left hanging
         permanent = isinstance(exc, SmsProviderError) and exc.permanent
         error = str(exc) if isinstance(exc, SmsProviderError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, SmsProviderError) and exc.unknown:
+            # It may have gone out: retrying could send it twice, so the provider is asked first.
+            mine.update(status=Status.UNKNOWN, fate=Fate.ASKING, last_error=error[:2000])
+            logger.warning("SMS %s: outcome unknown (%s); beat asks the provider", message_id, error)
+            return Status.UNKNOWN
         if permanent or message.attempts >= settings.SMS_MAX_ATTEMPTS:
             mine.update(status=Status.FAILED, failed_at=timezone.now(), last_error=error[:2000])
             logger.error("SMS %s failed after %s attempt(s): %s", message_id, message.attempts, error)
@@ -166,8 +178,21 @@ def sms_send(*, message_id: int) -> str:
         mine.update(status=Status.PENDING, next_attempt_at=timezone.now() + timedelta(seconds=delay),
                     last_error=error[:2000])
         raise RetryLater(delay) from exc
-    mine.update(status=Status.SENT, provider_id=provider_id[:64], sent_at=timezone.now(), last_error="")
+    # The provider's reference first, alone: should the worker die or lose the database before the `sent` mark,
+    # beat finds the id and marks it sent, never sends it again. `unknown` too: beat may have given up on a
+    # worker this slow, and the provider's own answer settles it.
+    answered = OutboundMessage.objects.filter(pk=message_id, claimed_at=now, status__in=[Status.SENDING,
+                                                                                          Status.UNKNOWN])
+    answered.update(provider_id=provider_id[:64])
+    if settings.CXHOST_SMS_SENT_MARK_DELAY_MS:  # a test seam: the gap a worker can be killed in
+        time.sleep(settings.CXHOST_SMS_SENT_MARK_DELAY_MS / 1000)
+    answered.update(status=Status.SENT, sent_at=timezone.now(), last_error="",
+                    fate=Case(When(status=Status.UNKNOWN, then=Value(Fate.FOUND)), default=F("fate")))
     return Status.SENT
+
+
+def _sms(message: OutboundMessage) -> Sms:
+    return Sms(to=str(message.to), body=message.body, kind=message.kind, reservation=message.reservation_id)
 
 
 def sms_redispatch(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -175,8 +200,9 @@ def sms_redispatch(*, now: datetime | None = None, limit: int = 500) -> int:
 
     Also settles messages a worker claimed and never finished. Never handed to the provider (the worker died,
     or lost the database, before it sent anything): back to pending, sent now — the claim's attempt is given
-    back, a crash is not the provider's failure. Handed over (it died mid-send): the text may have gone out, so
-    they are marked failed for staff to check rather than sent a second time.
+    back, a crash is not the provider's failure. Handed over (it died mid-send): with the provider's id stored,
+    the provider has it and only the `sent` mark was lost; without, its fate is unknown, and the provider is
+    asked (`messages_reconcile`) rather than the text sent a second time or given up on.
     """
     now = now or timezone.now()
     OutboundMessage.objects.filter(
@@ -184,11 +210,13 @@ def sms_redispatch(*, now: datetime | None = None, limit: int = 500) -> int:
         claimed_at__lte=now - timedelta(seconds=settings.SMS_CLAIM_STUCK_SECONDS),
     ).update(status=Status.PENDING, attempts=F("attempts") - 1, next_attempt_at=F("claimed_at"),
              last_error="The worker stopped before sending; sent again.")
-    OutboundMessage.objects.filter(
+    stuck = OutboundMessage.objects.filter(
         status=Status.SENDING, handed_at__isnull=False,
         claimed_at__lte=now - timedelta(seconds=settings.SMS_SENDING_STUCK_SECONDS),
-    ).update(status=Status.FAILED, failed_at=now,
-             last_error="The worker stopped while sending; not sent again in case it went out.")
+    )
+    stuck.exclude(provider_id="").update(status=Status.SENT, sent_at=F("handed_at"), last_error="")
+    stuck.filter(provider_id="").update(status=Status.UNKNOWN, fate=Fate.ASKING, last_error="")
+    messages_reconcile(now=now)
     overdue = list(
         OutboundMessage.objects.filter(
             status=Status.PENDING,
@@ -198,12 +226,66 @@ def sms_redispatch(*, now: datetime | None = None, limit: int = 500) -> int:
     return sum(sms_dispatch(message_id=pk) for pk in overdue)
 
 
+def messages_reconcile(*, now: datetime | None = None, limit: int = 100) -> int:
+    """Settle messages of unknown fate by what the provider has; return how many were settled. Run by beat.
+
+    For each, the provider is asked for its messages to that number sent from a little before the hand-over
+    until now, with the same body, leaving out any whose id another message of ours holds. Found: `sent`,
+    with the provider's id (and its delivery, if final). Not found, once `SMS_LOOKUP_GRACE_SECONDS` have
+    passed since the hand-over (the provider's list is eventually consistent): it never got it, so back to
+    pending and sent once. Not found sooner, or the provider not answering: still unknown, asked again on
+    beat's next run. A backend that cannot be asked (the console) leaves it unknown, for staff.
+    """
+    now = now or timezone.now()
+    unknown = OutboundMessage.objects.filter(status=Status.UNKNOWN)
+    if not unknown.exists():
+        return 0
+    backend = sms_backend()
+    if not hasattr(backend, "lookup"):
+        unknown.exclude(fate=Fate.CANNOT_ASK).update(fate=Fate.CANNOT_ASK, fate_checked_at=now)
+        return 0
+    settled = 0
+    margin = timedelta(seconds=settings.SMS_LOOKUP_MARGIN_SECONDS)
+    grace = timedelta(seconds=settings.SMS_LOOKUP_GRACE_SECONDS)
+    for message in unknown.order_by(F("fate_checked_at").asc(nulls_first=True), "pk")[:limit]:
+        this = OutboundMessage.objects.filter(pk=message.pk, status=Status.UNKNOWN)
+        try:
+            found = backend.lookup(_sms(message), sent_between=(message.handed_at - margin, now + margin))
+        except Exception as exc:  # the provider's errors, and anything else: the sweep goes on to the next
+            error = str(exc) if isinstance(exc, SmsProviderError) else f"{type(exc).__name__}: {exc}"
+            this.update(fate=Fate.UNREACHABLE, fate_checked_at=now, last_error=error[:2000])
+            logger.warning("SMS %s of unknown fate: the provider could not be asked (%s)", message.pk, exc)
+            continue
+        held = set(OutboundMessage.objects.filter(provider_id__in=[m.id[:64] for m in found])
+                   .exclude(pk=message.pk).values_list("provider_id", flat=True))
+        theirs = [m for m in found if m.id[:64] not in held]
+        if theirs:
+            match = theirs[-1]  # listed newest first: the earliest after the hand-over
+            delivery = DELIVERY.get(match.status.lower(), "")
+            settled += this.update(status=Status.SENT, provider_id=match.id[:64], fate=Fate.FOUND,
+                                   fate_checked_at=now, sent_at=match.sent_at or message.handed_at, last_error="",
+                                   delivery=delivery, delivery_at=now if delivery else None)
+        elif now - message.handed_at >= grace:
+            # The crash used no attempt of the provider's; `handed_at` stays until the new claim clears it.
+            if this.update(status=Status.PENDING, attempts=F("attempts") - 1, next_attempt_at=now,
+                           fate=Fate.RESENT, fate_checked_at=now,
+                           last_error="The provider never got it; sent again."):
+                settled += 1
+                sms_dispatch(message_id=message.pk)
+        else:
+            this.update(fate=Fate.ASKING, fate_checked_at=now)
+    return settled
+
+
 def message_retry(*, message: OutboundMessage, now: datetime | None = None) -> bool:
     """Staff send a failed message again (the number is fixed, the provider is back): a fresh set of attempts.
 
-    Only a failed message: a pending or sending one is on its way, a sent one has arrived.
+    Only a failed message: a pending or sending one is on its way, a sent one has arrived. One of unknown fate
+    may have arrived: refused with `MessageFateUnknown` until the provider has been asked.
     """
     now = now or timezone.now()
+    if OutboundMessage.objects.filter(pk=message.pk, status=Status.UNKNOWN).exists():
+        raise MessageFateUnknown()
     with transaction.atomic(durable=True):
         retried = OutboundMessage.objects.filter(pk=message.pk, status=Status.FAILED).update(
             status=Status.PENDING, attempts=0, next_attempt_at=now, failed_at=None

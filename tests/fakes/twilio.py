@@ -15,7 +15,8 @@ otherwise). A `To` that is not E.164 is refused with 400, code 21211, as Twilio 
 Faults are set from the test, in-thread (`FakeTwilio`), never through the HTTP API a client sees:
 `fail_next` answers the next requests with an error, and `hold` parks a create request — before the message
 is recorded (the provider never got it) or after (it has it, but the caller never hears the SID) — until the
-test releases it, so a worker can be killed at that moment.
+test releases it, so a worker can be killed at that moment. A request parked before the record whose caller
+has hung up by the release is dropped, never recorded (`Hold.dropped`): the message never reached Twilio.
 
 Run alone for a process that is not a test (the production smoke test): `python -m tests.fakes.twilio --port N
 --account-sid AC… --auth-token …`; it prints `ready <url>` once it listens. What it was sent is read back through
@@ -29,6 +30,8 @@ import base64
 import json
 import re
 import secrets
+import select
+import socket
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -48,6 +51,8 @@ class Hold:
     when: str
     arrived: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    # Set when a request parked "before_record" was dropped because its caller had gone by the release.
+    dropped: threading.Event = field(default_factory=threading.Event)
 
 
 def _twilio_error(status: int, code: int, message: str) -> tuple[int, dict]:
@@ -118,7 +123,7 @@ class FakeTwilio:
 
     # --- Twilio's API -----------------------------------------------------------------------------------
 
-    def _create(self, form: dict[str, str]) -> tuple[int, dict]:
+    def _create(self, form: dict[str, str], *, caller_gone=lambda: False) -> tuple[int, dict]:
         with self._lock:
             if self._errors:
                 return self._errors.pop(0)
@@ -136,6 +141,9 @@ class FakeTwilio:
         if hold is not None and hold.when == "before_record":
             hold.arrived.set()
             hold.release.wait(timeout=120)
+            if caller_gone():
+                hold.dropped.set()
+                return _twilio_error(400, 20001, "The request was abandoned by the client.")
         now = datetime.now(UTC)
         sid = "SM" + secrets.token_hex(16)
         message = {
@@ -205,11 +213,22 @@ class FakeTwilio:
 
             def _answer(self, status: int, payload: dict) -> None:
                 data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    self.close_connection = True  # the caller hung up (a killed worker): nobody to answer
+
+            def _caller_gone(self) -> bool:
+                """The caller closed its end (a killed process's socket reads as end-of-file, or resets)."""
+                try:
+                    readable, _, _ = select.select([self.connection], [], [], 0)
+                    return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    return True
 
             def _route(self, method: str) -> None:
                 parts = urlsplit(self.path)
@@ -229,7 +248,7 @@ class FakeTwilio:
                     return self._answer(*_twilio_error(404, 20404, f"The requested resource {parts.path} "
                                                                    "was not found"))
                 if method == "POST" and match["sid"] is None:
-                    return self._answer(*fake._create(form))
+                    return self._answer(*fake._create(form, caller_gone=self._caller_gone))
                 if method == "GET" and match["sid"] is None:
                     return self._answer(*fake._list(query))
                 if method == "GET":

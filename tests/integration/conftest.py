@@ -86,8 +86,10 @@ class Worker:
 
 
 @contextmanager
-def celery_worker(broker_url: str, outbox: Path, *, concurrency: int = 2) -> Iterator[Worker]:
-    """`celery worker` on `broker_url` with the file backend writing to `outbox`, until the block ends."""
+def celery_worker(broker_url: str, outbox: Path, *, concurrency: int = 2,
+                  extra_env: dict[str, str] | None = None) -> Iterator[Worker]:
+    """`celery worker` on `broker_url` with the file backend writing to `outbox`, until the block ends
+    (`extra_env` overrides, e.g. the Twilio backend pointed at a fake)."""
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
     env.update(
         DATABASE_URL=database_url_for_tests(),
@@ -97,6 +99,7 @@ def celery_worker(broker_url: str, outbox: Path, *, concurrency: int = 2) -> Ite
         DJANGO_SETTINGS_MODULE="cxhost.test_settings",
         CONN_MAX_AGE="0",  # no idle connection may hold the test database when pytest-django flushes it
     )
+    env.update(extra_env or {})
     log = Path(tempfile.mkstemp(prefix="cxhost-worker-", suffix=".log")[1])
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -303,22 +303,7 @@ def test_table_ready_is_texted_once_and_the_waitlist_shows_when(samna, host_api,
     assert told[no_phone.pk]["notified_at"] is None
 
 
-def test_a_message_left_sending_by_a_dead_worker_is_failed_for_staff_never_resent(
-        samna, tuesday, outbox, broker_unreachable, settings):
-    reservation = book(samna, tuesday)
-    message = OutboundMessage.objects.get(reservation=reservation)
-    # A worker claimed it, handed it to the provider and died before recording the outcome: the text may or
-    # may not have gone.
-    claimed = timezone.now() - timedelta(minutes=30)
-    OutboundMessage.objects.filter(pk=message.pk).update(status="sending", attempts=1, claimed_at=claimed,
-                                                         handed_at=claimed)
-    celery_app.conf.task_always_eager = True
-
-    assert sms_redispatch() == 0
-    message.refresh_from_db()
-    assert message.status == "failed" and "stopped while sending" in message.last_error
-    assert send_sms_task.apply((message.pk,)).get() == "skipped"
-    assert sent(outbox) == []
+# A worker that died after handing a message over: `test_sms_reconcile.py` (the provider is asked).
 
 
 def test_a_confirmation_claimed_by_a_worker_that_died_before_sending_goes_out_once(
