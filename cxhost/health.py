@@ -31,9 +31,26 @@ def _database() -> str:
 BROKER_PROBE_SECONDS = 0.5
 
 
+def broker_transport_loads() -> bool:
+    """Can Celery load its broker's transport here? An install that lacks one of its libraries (kombu's redis
+    transport needs `packaging`, which only the `celery[redis]` extra brings) fails every hand-off while Redis
+    itself answers a ping."""
+    from kombu.transport import resolve_transport
+
+    from cxhost.celery import app
+
+    try:
+        resolve_transport(app.conf.broker_url.split("://", 1)[0])
+        return True
+    except ImportError:
+        return False
+
+
 def _broker() -> str:
     if not settings.REDIS_URL:
         return "eager"
+    if not broker_transport_loads():
+        return "down"
     timeout = min(BROKER_PROBE_SECONDS, settings.REDIS_TIMEOUT_SECONDS)
     try:
         GuardedRedis.from_url(settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout).ping()

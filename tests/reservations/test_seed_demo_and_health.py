@@ -218,6 +218,24 @@ def test_healthz_reports_the_broker_up_then_down(client, own_redis):
     assert down.json() == {"database": "ok", "broker": "down"}
 
 
+
+def test_healthz_reports_the_broker_down_when_celery_cannot_load_its_transport(client, own_redis):
+    """Redis answers a ping, but Celery cannot hand it a task: an install that lacks the transport's libraries
+    (kombu's SQS transport needs botocore, which nothing here installs; the redis one once lacked `packaging`)."""
+    from cxhost.celery import app
+
+    _, url = own_redis
+    saved = app.conf.broker_url
+    app.conf.broker_url = "sqs://"
+    try:
+        with override_settings(REDIS_URL=url):
+            answer = client.get("/healthz/")
+    finally:
+        app.conf.broker_url = saved
+
+    assert answer.status_code == 503
+    assert answer.json() == {"database": "ok", "broker": "down"}
+
 # --- the API's own description --------------------------------------------------------------------------------
 
 # Every path of ../shared/API.md with the methods it promises. This list only grows: a path of later work
