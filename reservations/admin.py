@@ -41,6 +41,7 @@ from .models import (
     StaffNote,
     Table,
     TableCombination,
+    TableRelease,
     TurnTime,
     WaitlistEntry,
 )
@@ -657,6 +658,32 @@ class StaffNoteAdmin(ScopedAdmin):
     reservation_start = local_time("reservation__start", "booking at")
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(TableRelease)
+class TableReleaseAdmin(ScopedAdmin):
+    """Tables given back to the book (a cancellation, a no-show, a party leaving early, a move): what a turned-away
+    guest may be offered. Written by the services with the change that freed the table; read here, never typed in."""
+
+    list_display = ["id", "restaurant", "table", "reservation", "local_start", "local_end", "local_released_at"]
+    list_filter = [BY_RESTAURANT]
+    local_start = local_time("start", "free from")
+    local_end = local_time("end", "free until")
+    local_released_at = local_time("released_at", "given back at")
+    fields = ["restaurant", "table", "reservation", "local_start", "local_end", "local_released_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("restaurant", "table", "reservation")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

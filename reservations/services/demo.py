@@ -36,7 +36,7 @@ TURN_TIMES = [(1, 2, 90), (3, 4, 120), (5, 6, 150), (7, 10, 180)]
 # What a manager configures in the admin; hosts work through the desk and the API.
 MANAGER_MODELS = ["restaurant", "area", "table", "tablecombination", "servicehours", "closure", "turntime",
                   "holdbackrule", "overbookingpolicy", "reservation", "refusal", "guest", "waitlistentry", "gesture",
-                  "staffnote", "outboundmessage", "inboundmessage", "reservationtable"]
+                  "staffnote", "outboundmessage", "inboundmessage", "reservationtable", "tablerelease"]
 # The recovery app's pages: the manager reads cases and offers and closes cases there.
 MANAGER_RECOVERY_MODELS = ["recoverycase", "caseaction", "recoveryoffer"]
 

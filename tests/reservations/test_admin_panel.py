@@ -32,6 +32,7 @@ from reservations.models import (
     StaffNote,
     Table,
     TableCombination,
+    TableRelease,
     TurnTime,
     WaitlistEntry,
 )
@@ -73,6 +74,7 @@ RESTAURANT_OF = {
     StaffNote: lambda row: row.restaurant,
     OutboundMessage: lambda row: row.restaurant,
     InboundMessage: lambda row: row.restaurant,
+    TableRelease: lambda row: row.restaurant,
 }
 # A guest is its group's: seen by the managers of the group's restaurants.
 GROUP_OF = {Guest: lambda row: row.group}
@@ -113,6 +115,9 @@ def both_books(samna, steakhouse, staff, tuesday):
                                  created_at=timezone.now())
         InboundMessage.objects.create(restaurant=restaurant, from_number=phone, body="YES",
                                       received_at=timezone.now(), action="confirmed")
+        table = booking.tables.first()
+        TableRelease.objects.create(restaurant=restaurant, table=table, reservation=booking, start=booking.start,
+                                    end=booking.end, released_at=timezone.now())
     assert OutboundMessage.objects.filter(restaurant=samna).exists()  # the confirmations
     assert OutboundMessage.objects.filter(restaurant=steakhouse).exists()
     return samna, steakhouse

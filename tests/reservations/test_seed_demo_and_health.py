@@ -36,6 +36,7 @@ from reservations.models import (
 from reservations.services.booking import reservation_create
 from reservations.services.demo import DEMO_USERS
 from tests.conftest import kyiv, next_weekday
+from tests.contract import NOT_BUILT_YET
 
 pytestmark = pytest.mark.django_db
 
@@ -266,14 +267,6 @@ CONTRACT_PATHS = {
 # Served beside the schema rather than described in it.
 CONTRACT_PAGES = ["/api/schema/", "/api/docs/", "/healthz/"]
 
-# THE one place that says which contract paths are not built yet, and by which later work. Building one makes
-# test_paths_not_built_yet_are_really_missing fail until its line here is deleted.
-NOT_BUILT_YET: dict[str, str] = {
-    "/api/v1/restaurants/{slug}/pacing/": "issue 21 (pacing)",
-    "/api/v1/restaurants/{slug}/replay/": "issue 21 (the what-if replay)",
-    "/api/v1/restaurants/{slug}/payment-policy/": "issue 20 (deposits and guarantees)",
-    "/api/v1/reservations/{id}/no-show-fee/": "issue 20 (deposits and guarantees)",
-}
 # The contract, kept in the repository (a clone has no ../shared/); the steering copy beside the project wins.
 SHARED_CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "API.md"
 CONTRACT_FILE = Path(__file__).resolve().parents[2] / "docs" / "API.md"
