@@ -227,7 +227,8 @@ class OutcomeMark(serializers.Serializer):
 
 
 class OutcomesInput(serializers.Serializer):
-    outcomes = OutcomeMark(many=True, allow_empty=False, max_length=50)
+    # A list field, not many=True: the schema then says maxItems (drf-spectacular drops a list serializer's).
+    outcomes = serializers.ListField(child=OutcomeMark(), allow_empty=False, max_length=50)
 
 
 class OutcomeOutput(serializers.Serializer):

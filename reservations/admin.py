@@ -8,7 +8,7 @@ groups and staff memberships are the superuser's to manage.
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404
 from django.utils import timezone
@@ -50,6 +50,7 @@ from .services.booking import reservation_transition
 from .services.gestures import gesture_approve
 from .services.guests import phone_read
 from .services.messaging import message_retry
+from .services.notes import MAX_NOTES, reservation_notes_set
 from .services.privacy import erase_guest
 
 BY_RESTAURANT = ("restaurant", admin.RelatedOnlyFieldListFilter)  # never lists another restaurant's name
@@ -471,6 +472,14 @@ def _transition(modeladmin, request, queryset, action: str) -> None:
         modeladmin.message_user(request, line, messages.WARNING)
 
 
+class ReservationAdminForm(forms.ModelForm):
+    notes = forms.CharField(max_length=MAX_NOTES, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    class Meta:
+        model = Reservation
+        fields = ["notes"]
+
+
 RESERVATION_TIMES = ["start", "end", "override_at", "created_at", "updated_at", "confirmed_at", "arrived_at",
                      "seated_at", "completed_at", "cancelled_at"]
 
@@ -490,6 +499,7 @@ class ReservationAdmin(TypedPhoneSearch, ScopedHistory, ScopedAdmin):
     search_fields = ["guest__name", "guest__phone", "notes", "override_reason"]
     phone_search_field = "guest__phone"
     actions = [cancel_reservations, mark_no_show]
+    form = ReservationAdminForm
     inlines = [ReservationTableInline]
     local_start = local_time("start")
     local_end = local_time("end")
@@ -520,6 +530,21 @@ class ReservationAdmin(TypedPhoneSearch, ScopedHistory, ScopedAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a booking is cancelled (the action above), never deleted: its tables free through the book
+
+    def has_change_history_permission(self, request, obj=None) -> bool:
+        return False  # the record is read here; "Revert" would write an old booking back around the engine
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":  # simple-history saves a posted old version even with Revert hidden
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Only the notes are editable here, and only the notes are written: never the row the form holds.
+        reservation_notes_set(reservation=obj, notes=form.cleaned_data.get("notes", ""), by=request.user)
 
     @admin.display(description="tables")
     def table_names(self, reservation: Reservation) -> str:

@@ -20,6 +20,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from .audit import SOURCES, current_source
+from .bounds import MAX_EXPECTATION_LENGTH, MAX_EXPECTATIONS, MAX_TAG_LENGTH, MAX_TAGS, Words
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -413,8 +414,9 @@ class Guest(models.Model):
     group = models.ForeignKey(RestaurantGroup, on_delete=models.PROTECT, related_name="guests")
     name = models.CharField(max_length=200, blank=True)
     phone = PhoneNumberField(null=True, blank=True)
-    tags = models.JSONField(default=list, blank=True)
-    expectations = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True, validators=[Words(MAX_TAGS, MAX_TAG_LENGTH)])
+    expectations = models.JSONField(default=list, blank=True,
+                                    validators=[Words(MAX_EXPECTATIONS, MAX_EXPECTATION_LENGTH)])
     notes = models.TextField(blank=True)
     sms_opt_out = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -474,7 +476,8 @@ class Reservation(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices)
     tables = models.ManyToManyField(Table, through="ReservationTable", related_name="reservations")
     overbooked = models.BooleanField(default=False)
-    expectations = models.JSONField(default=list, blank=True)
+    expectations = models.JSONField(default=list, blank=True,
+                                    validators=[Words(MAX_EXPECTATIONS, MAX_EXPECTATION_LENGTH)])
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -12,6 +12,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import serializers
 
 from .. import audit
+from ..bounds import MAX_EXPECTATION_LENGTH, MAX_EXPECTATIONS, MAX_PHONE_LENGTH, MAX_TAG_LENGTH, MAX_TAGS
 from ..engine import local_moment
 from ..models import Gesture, Guest, Reservation, StaffNote, WaitlistEntry
 from ..services.guests import GuestDetails, phone_read
@@ -66,16 +67,19 @@ class DateQueryField(serializers.Field):
         return value
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field({"type": "string", "maxLength": MAX_PHONE_LENGTH})
 class PhoneField(serializers.Field):
     """E.164 ("+380671234567"); a local number ("067 123 45 67") is read in the restaurant's country
     (context["restaurant"]; without one, only international numbers are read)."""
 
-    default_error_messages = {"invalid": "Send a phone number as a string, e.g. +380671234567."}
+    default_error_messages = {"invalid": "Send a phone number as a string, e.g. +380671234567.",
+                              "max_length": f"A phone number is at most {MAX_PHONE_LENGTH} characters."}
 
     def to_internal_value(self, data) -> PhoneNumber:
         if not isinstance(data, str):
             self.fail("invalid")
+        if len(data) > MAX_PHONE_LENGTH:
+            self.fail("max_length")
         try:
             return PhoneNumber.from_string(phone_read(data, self.context.get("restaurant")))
         except DjangoValidationError as exc:
@@ -94,9 +98,11 @@ class OverrideInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, trim_whitespace=True)
 
 
-class ExpectationsField(serializers.ListField):
-    child = serializers.CharField(max_length=80)
-    max_length = 20
+def expectations_field(**kwargs) -> serializers.ListField:
+    # Limits as arguments: DRF's ListField sets max_length in __init__, so a class attribute was silently None
+    # and a booking could carry a megabyte of expectations into the day lock.
+    return serializers.ListField(child=serializers.CharField(max_length=MAX_EXPECTATION_LENGTH),
+                                 max_length=MAX_EXPECTATIONS, **kwargs)
 
 
 class AvailabilityQuery(serializers.Serializer):
@@ -120,7 +126,7 @@ class ReservationInput(WithGuest, serializers.Serializer):
     party_size = serializers.IntegerField(min_value=1, max_value=MAX_PARTY_SIZE)
     channel = serializers.ChoiceField(choices=Reservation.Channel.choices, default=Reservation.Channel.ONLINE)
     guest = GuestInput(required=False, allow_null=True, default=None)
-    expectations = ExpectationsField(required=False, default=list)
+    expectations = expectations_field(required=False, default=list)
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     override = OverrideInput(required=False, allow_null=True, default=None)
 
@@ -168,8 +174,8 @@ class DayQuery(serializers.Serializer):
 
 
 class TokenInput(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(trim_whitespace=False)
+    username = serializers.CharField(max_length=150)  # the user model's own limit
+    password = serializers.CharField(trim_whitespace=False, max_length=1024)
 
 
 class TokenOutput(serializers.Serializer):
@@ -180,8 +186,9 @@ class TokenOutput(serializers.Serializer):
 class GuestUpdateInput(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     phone = PhoneField(required=False)
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=50)
-    expectations = ExpectationsField(required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=MAX_TAG_LENGTH), required=False,
+                                 max_length=MAX_TAGS)
+    expectations = expectations_field(required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     sms_opt_out = serializers.BooleanField(required=False)
 

@@ -32,9 +32,11 @@ STATUS_PATH = "/sms/status/"
 class InboundSmsInput(serializers.Serializer):
     """The fields we read of what Twilio posts (it sends more, all covered by the signature)."""
 
-    From = serializers.CharField(help_text="The guest's number, E.164.")
-    Body = serializers.CharField(allow_blank=True, help_text="What they wrote.")
-    MessageSid = serializers.CharField(required=False, help_text="Twilio's id: a redelivery is acted on once.")
+    # Limits well above what Twilio sends (a number, a text of at most 1,600 characters, a 34-character id).
+    From = serializers.CharField(max_length=40, help_text="The guest's number, E.164.")
+    Body = serializers.CharField(max_length=1600, allow_blank=True, help_text="What they wrote.")
+    MessageSid = serializers.CharField(max_length=64, required=False,
+                                       help_text="Twilio's id: a redelivery is acted on once.")
 
 
 def signed_by_twilio(request: Request, path: str) -> bool:
@@ -72,9 +74,10 @@ class SmsInboundView(APIView):
 
 
 class SmsStatusInput(serializers.Serializer):
-    MessageSid = serializers.CharField(help_text="The id Twilio gave our text when we sent it.")
-    MessageStatus = serializers.CharField(help_text="delivered, undelivered, failed (others change nothing).")
-    ErrorCode = serializers.CharField(required=False, help_text="Why it was not delivered.")
+    MessageSid = serializers.CharField(max_length=64, help_text="The id Twilio gave our text when we sent it.")
+    MessageStatus = serializers.CharField(max_length=32,
+                                          help_text="delivered, undelivered, failed (others change nothing).")
+    ErrorCode = serializers.CharField(max_length=32, required=False, help_text="Why it was not delivered.")
 
 
 class SmsStatusView(APIView):

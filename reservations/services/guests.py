@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
 from .. import selectors
+from ..bounds import MAX_EXPECTATIONS
 from ..errors import PhoneTaken
 from ..models import Guest, Restaurant, RestaurantGroup
 
@@ -60,12 +61,14 @@ def phone_unreadable_message(restaurant: Restaurant | None) -> str:
     }
 
 
-def merge_unique(existing: Iterable[str], new: Iterable[str]) -> list[str]:
-    merged = list(existing)
-    for item in new:
-        if item not in merged:
-            merged.append(item)
-    return merged
+def merge_unique(existing: Iterable[str], new: Iterable[str], *, keep: int | None = None) -> list[str]:
+    """`existing` then what `new` adds, each once, in order; with `keep`, only the last `keep` of them.
+
+    Linear (a dict keeps the order and answers "seen?" at once): it runs under the day lock, where the old
+    list scan was quadratic in what a caller sent.
+    """
+    merged = list(dict.fromkeys([*existing, *new]))
+    return merged[-keep:] if keep is not None and len(merged) > keep else merged
 
 
 def guest_resolve(
@@ -101,7 +104,8 @@ def guest_resolve(
         if details.name and not guest.name:
             guest.name = details.name
             changed.append("name")
-        merged = merge_unique(guest.expectations, expectations)
+        # The profile keeps the latest MAX_EXPECTATIONS: bounded however many bookings add to it.
+        merged = merge_unique(guest.expectations, expectations, keep=MAX_EXPECTATIONS)
         if merged != guest.expectations:
             guest.expectations = merged
             changed.append("expectations")

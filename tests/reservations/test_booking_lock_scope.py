@@ -4,19 +4,23 @@ released, from the book the refusal was decided on (no second read of the day)."
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+import time
+from datetime import time as clock
+from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from rest_framework.test import APIClient
 
 from reservations import engine, selectors
-from reservations.models import IdempotencyKey, Refusal, Reservation, ServiceHours
+from reservations.models import Guest, IdempotencyKey, Refusal, Reservation, ServiceHours
 from reservations.services import booking as booking_service
 from reservations.services.guests import GuestDetails
 from reservations.services.locking import book_lock_held
 
 from ..conftest import at, kyiv, next_weekday
 from ..factories import small_restaurant
+from ..fuzz.largest import largest_body
 
 RESERVATIONS = "/api/v1/restaurants/samna/reservations/"
 
@@ -159,8 +163,8 @@ def test_a_service_past_midnight_still_sees_its_after_midnight_bookings():
     bar = small_restaurant(tables=1, slug="late-bar", time_zone="Europe/Kyiv")
     ServiceHours.objects.filter(restaurant=bar).delete()
     for weekday in range(7):
-        ServiceHours.objects.create(restaurant=bar, weekday=weekday, opens=time(20), last_seating=time(1),
-                                    closes=time(2))
+        ServiceHours.objects.create(restaurant=bar, weekday=weekday, opens=clock(20), last_seating=clock(1),
+                                    closes=clock(2))
     bar.refresh_from_db()
     friday = next_weekday(4)
     now = kyiv(friday, "12:00")
@@ -175,3 +179,57 @@ def _book(restaurant, start, *, n: int, now=None):
     return booking_service.reservation_create(restaurant=restaurant, start=start, party_size=2, channel="phone",
                                               guest=GuestDetails(name=f"Guest {n}", phone=f"+38067123{n:04d}"),
                                               now=now)
+
+
+# --- the largest body the API accepts holds the lock briefly -------------------------------------------------
+
+LOCK_HOLD_SECONDS = 0.100
+
+
+class LockHolds:
+    """How long each transaction held the day lock: from the statement that takes it to the commit."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "bookday" in sql.lower() and book_lock_held():
+            taken = time.perf_counter()
+            transaction.on_commit(lambda: self.seconds.append(time.perf_counter() - taken))
+        return result
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("caller", ["anonymous", "manager"])
+def test_the_largest_accepted_booking_holds_the_day_lock_under_100_ms(caller, samna, staff, tuesday):
+    """The body is the schema's largest (every list at maxItems, every string at maxLength), for a returning
+    guest whose profile is full: their expectations are merged under the lock (twice: the booking, then the
+    preparation for the visit). Before the bounds, a megabyte of expectations held it for seconds."""
+    document = APIClient().get("/api/schema/", {"format": "json"}).json()
+    schema = document["paths"][RESERVATIONS.replace("samna", "{slug}")]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]
+    channel = "online" if caller == "anonymous" else "phone"
+    client = APIClient()
+    if caller == "manager":
+        client.force_authenticate(staff["manager"])
+    # One small booking first: the process's first request reads cold caches, which is not the body's doing.
+    assert _post(client, tuesday, "13:00", 2, 9).status_code == 201
+    holds = LockHolds()
+    for n, hhmm in enumerate(("19:00", "19:30", "20:00")):
+        body = largest_body(document, schema, day=tuesday, choose={"channel": channel})
+        body["start"], body["guest"]["phone"] = at(tuesday, hhmm), f"+38067123{n:04d}"
+        if caller == "anonymous":
+            body.pop("override")  # an online booking takes none
+        full = [f"wish {i}" for i in range(len(body["expectations"]))]
+        Guest.objects.create(group=samna.group, name=f"Guest {n}", phone=body["guest"]["phone"], expectations=full)
+        with connection.execute_wrapper(holds):
+            response = client.post(RESERVATIONS, body, format="json")
+        assert response.status_code == 201, response.content[:500]
+
+    assert len(holds.seconds) == 6, "each booking took the lock, and so did the preparation for its visit"
+    held = sorted(holds.seconds)
+    print(f"{caller}: lock held {[round(s * 1000) for s in holds.seconds]} ms")
+    # The median of six: the machine is shared (CI, other tests); a megabyte of expectations held it for seconds
+    # every time.
+    assert held[len(held) // 2] < LOCK_HOLD_SECONDS

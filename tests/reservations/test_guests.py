@@ -298,3 +298,34 @@ def test_patch_a_body_that_is_not_an_object_is_a_400(samna, host_api, body):
 
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
+
+
+class _Counted(str):
+    """A word that counts how often it is compared: the work merging does, independent of the clock."""
+
+    comparisons = 0
+
+    def __eq__(self, other) -> bool:
+        _Counted.comparisons += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def _comparisons_to_merge(n: int) -> int:
+    from reservations.services.guests import merge_unique
+
+    _Counted.comparisons = 0
+    merge_unique([_Counted(f"old {i}") for i in range(n)], [_Counted(f"new {i}") for i in range(n)])
+    return _Counted.comparisons
+
+
+def test_merging_expectations_grows_linearly_and_a_profile_keeps_the_latest_twenty():
+    """It runs under the day lock: twice the words may cost twice the work, never four times (it was n²)."""
+    from reservations.bounds import MAX_EXPECTATIONS
+    from reservations.services.guests import merge_unique
+
+    small, large = _comparisons_to_merge(500), _comparisons_to_merge(1000)
+    assert large <= 2 * small + 10, (small, large)
+    kept = merge_unique([f"old {i}" for i in range(20)], ["old 3", "new"], keep=MAX_EXPECTATIONS)
+    assert kept == [f"old {i}" for i in range(1, 20)] + ["new"]
