@@ -37,6 +37,7 @@ class Scheduler(threading.Thread):
         self._heap: list[tuple[float, int, str, Callable[[], object], float | None]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
+        self._stopped = False
         now = time.monotonic()
         for name, entry in schedule.items():
             every = float(entry["schedule"])
@@ -52,11 +53,18 @@ class Scheduler(threading.Thread):
         """Run `run` once, `seconds` from now."""
         self._push(time.monotonic() + max(seconds, 0.0), name, run, None)
 
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify()
+
     def run(self) -> None:
         while True:
             with self._wake:
-                while not self._heap or self._heap[0][0] > time.monotonic():
+                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
                     self._wake.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                if self._stopped:
+                    return
                 _, _, name, job, every = heapq.heappop(self._heap)
             close_old_connections()
             try:
