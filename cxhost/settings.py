@@ -359,6 +359,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
     },
 }
+# Without REDIS_URL there is no beat: the web server's process runs the schedule above itself (`cxhost.periodic`).
+# Off with REDIS_URL whatever this says; the test settings turn it off unless a test's server asks.
+PERIODIC_IN_PROCESS = env.bool("PERIODIC_IN_PROCESS", default=True)
 # A freed table is held for the turned-away guest it is offered to this long; it is offered to guests who
 # asked for a time within this many minutes of a start it can seat them at.
 RECOVERY_OFFER_MINUTES = env.int("RECOVERY_OFFER_MINUTES", default=10)

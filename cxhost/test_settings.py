@@ -19,3 +19,5 @@ CXHOST_UNSAFE_SKIP_BOOKING_LOCK = env.bool("CXHOST_UNSAFE_SKIP_BOOKING_LOCK", de
 CXHOST_BOOKING_RACE_DELAY_MS = env.int("CXHOST_BOOKING_RACE_DELAY_MS", default=0)
 # The SMS fault tests kill a worker between the provider's answer (its id stored) and the `sent` mark.
 CXHOST_SMS_SENT_MARK_DELAY_MS = env.int("CXHOST_SMS_SENT_MARK_DELAY_MS", default=0)
+# No scheduler thread in the test process; a test serving the embedded default asks for one (PERIODIC_IN_PROCESS=1).
+PERIODIC_IN_PROCESS = env.bool("PERIODIC_IN_PROCESS", default=False)

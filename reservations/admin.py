@@ -37,6 +37,7 @@ from .models import (
     Restaurant,
     RestaurantGroup,
     ServiceHours,
+    SetupVersion,
     StaffMembership,
     StaffNote,
     Table,
@@ -850,6 +851,14 @@ class BookVersionAdmin(ReadOnlySuperuserAdmin):
     list_display = ["restaurant", "day", "version"]
     list_filter = [BY_RESTAURANT]
     date_hierarchy = "day"
+
+
+@admin.register(SetupVersion)
+class SetupVersionAdmin(ReadOnlySuperuserAdmin):
+    """Kept by database triggers, read by the set-up cache: shown for diagnosis, never edited."""
+
+    list_display = ["restaurant", "version"]
+    list_filter = [BY_RESTAURANT]
 
 
 @admin.register(IdempotencyKey)

@@ -1,7 +1,10 @@
-"""The database triggers that keep `BookVersion` true: every write to the book bumps the version of the
-(restaurant, UTC date) its rows start on, in the writing transaction, whatever made the write.
+"""The database triggers that keep `BookVersion` and `SetupVersion` true: every write to the book bumps the
+version of the (restaurant, UTC date) its rows start on, in the writing transaction, whatever made the write.
 
-Used by migrations (reservations 0019, recovery 0006); change them only with a new migration.
+Used by migrations (reservations 0019 and 0023, recovery 0006); change them only with a new migration.
+
+The set-up's tables (a restaurant's own row, tables, combinations, hours, closures, turn times, hold-back rules,
+the overbooking policy) bump one counter per restaurant, `SetupVersion`, the same way (`SETUP`).
 
 PostgreSQL: one statement-level trigger per table and event, reading the statement's transition tables, so a
 bulk write (seed_load's COPY of a year, a queryset update) bumps each date once per statement, not per row.
@@ -117,4 +120,85 @@ OFFER_TABLES = Watched(
     table="recovery_recoveryoffer_tables",
     rows="SELECT o.restaurant_id, o.start FROM {rows} JOIN recovery_recoveryoffer o ON o.id = {rows}.recoveryoffer_id",
     row="SELECT restaurant_id, start FROM recovery_recoveryoffer WHERE id = {row}.recoveryoffer_id",
+)
+
+
+# --- the restaurant's set-up --------------------------------------------------------------------------------
+
+SETUP_VERSIONS = "reservations_setupversion"
+
+
+@dataclass(frozen=True)
+class SetupWatched:
+    """A set-up table: `rows` selects restaurant_id from the relation `{rows}` (PostgreSQL's transition
+    table), `row` the same for SQLite's one row (`{row}` is NEW or OLD)."""
+
+    name: str
+    table: str
+    rows: str
+    row: str
+
+
+def _setup_pg_function(watched: SetupWatched, event: str) -> str:
+    if event == "UPDATE":
+        changed = f"{watched.rows.format(rows='old_rows')} UNION ALL {watched.rows.format(rows='new_rows')}"
+    else:
+        changed = watched.rows.format(rows="new_rows" if event == "INSERT" else "old_rows")
+    return f"""
+CREATE OR REPLACE FUNCTION {watched.name}_{event.lower()}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO {SETUP_VERSIONS} (restaurant_id, version)
+    SELECT restaurant_id, 1 FROM ({changed}) AS changed WHERE restaurant_id IS NOT NULL GROUP BY 1 ORDER BY 1
+    ON CONFLICT (restaurant_id) DO UPDATE SET version = {SETUP_VERSIONS}.version + 1;
+    RETURN NULL;
+END $$"""
+
+
+def _setup_sqlite_trigger(watched: SetupWatched, event: str) -> str:
+    rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}[event]
+    body = " ".join(
+        f"INSERT INTO {SETUP_VERSIONS} (restaurant_id, version) "
+        f"SELECT restaurant_id, 1 FROM ({watched.row.format(row=row)}) WHERE restaurant_id IS NOT NULL "
+        f"ON CONFLICT (restaurant_id) DO UPDATE SET version = version + 1;" for row in rows)
+    name = f"{watched.name}_{event.lower()}"
+    return f"CREATE TRIGGER {name} AFTER {event} ON {watched.table} FOR EACH ROW BEGIN {body} END"
+
+
+def create_setup(schema_editor, watched: SetupWatched) -> None:
+    vendor = schema_editor.connection.vendor
+    for event in _EVENTS:
+        if vendor == "postgresql":
+            schema_editor.execute(_setup_pg_function(watched, event))
+            schema_editor.execute(_pg_trigger(watched, event))  # the same trigger shape as the book's
+        elif vendor == "sqlite":
+            schema_editor.execute(_setup_sqlite_trigger(watched, event))
+        else:
+            raise NotImplementedError(f"set-up version triggers for {vendor}")
+
+
+def _own(name: str, table: str) -> SetupWatched:
+    return SetupWatched(name=f"cxhost_setup_{name}", table=table, rows="SELECT restaurant_id FROM {rows}",
+                        row="SELECT {row}.restaurant_id AS restaurant_id")
+
+
+def _through(name: str, table: str, owner: str, column: str) -> SetupWatched:
+    return SetupWatched(
+        name=f"cxhost_setup_{name}", table=table,
+        rows=f"SELECT o.restaurant_id FROM {{rows}} JOIN {owner} o ON o.id = {{rows}}.{column}",
+        row=f"SELECT restaurant_id FROM {owner} WHERE id = {{row}}.{column}")
+
+
+SETUP = (
+    SetupWatched(name="cxhost_setup_restaurant", table="reservations_restaurant",
+                 rows="SELECT id AS restaurant_id FROM {rows}", row="SELECT {row}.id AS restaurant_id"),
+    _own("table", "reservations_table"),
+    _own("combination", "reservations_tablecombination"),
+    _through("combination_tables", "reservations_tablecombination_tables", "reservations_tablecombination",
+             "tablecombination_id"),
+    _own("hours", "reservations_servicehours"),
+    _own("closure", "reservations_closure"),
+    _own("turn", "reservations_turntime"),
+    _own("holdback", "reservations_holdbackrule"),
+    _through("holdback_tables", "reservations_holdbackrule_tables", "reservations_holdbackrule", "holdbackrule_id"),
+    _own("policy", "reservations_overbookingpolicy"),
 )

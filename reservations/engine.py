@@ -165,6 +165,9 @@ class Booking(NamedTuple):
     # Not a booking but its tables held for one (a recovery offer waiting for the guest's YES): named, so a
     # plan read by a person (or a test) tells the two apart. The engine treats both alike: the tables are taken.
     hold: str = ""
+    # A hold's own end: from this instant on the tables are free again, whether or not a sweep has lapsed the
+    # hold's row yet (`DayPlan.at`). None for a booking, which holds its tables until it is cancelled.
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -251,13 +254,33 @@ class DayPlan:
     # `availability`'s answers per (party size, channel), with the stretch of time they hold for.
     _answers: dict[tuple[int, str], tuple[float, float, tuple[Decision, ...]]] = field(
         init=False, repr=False, compare=False)
+    # The holds' ends (epoch seconds, sorted), and the plan left once the first n of them have passed.
+    _untils: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    _lapsed: dict[int, DayPlan] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_untils", tuple(sorted(b.until.timestamp() for b in self.bookings if b.until)))
+        object.__setattr__(self, "_lapsed", {})
         object.__setattr__(self, "_busy", BusyIndex(self.bookings))
         object.__setattr__(self, "_overbooked", tuple(
             (b.start.timestamp(), b.end.timestamp(), b.covers) for b in self.bookings if b.overbooked))
         object.__setattr__(self, "_free", {})
         object.__setattr__(self, "_answers", {})
+
+    def at(self, now: datetime) -> DayPlan:
+        """This plan as it stands at `now`: without the holds whose `until` has passed. Every entry point that
+        takes `now` asks it first, so a hold stops counting at its own end, whatever the sweeps do."""
+        if not self._untils:
+            return self
+        lapsed = bisect_right(self._untils, now.timestamp())
+        if not lapsed:
+            return self
+        plan = self._lapsed.get(lapsed)
+        if plan is None:
+            cut = self._untils[lapsed - 1]
+            plan = self._lapsed[lapsed] = self.with_bookings(
+                b for b in self.bookings if b.until is None or b.until.timestamp() > cut)
+        return plan
 
     def free_seatings(self, party_size: int, start: float, end: float) -> tuple[Seating, ...]:
         """The seatings that fit the party and are free for all of [start, end) (epoch seconds), in the
@@ -548,6 +571,7 @@ def decide(
     hours. `override` is the manager's: a held table first, else overbooked
     beyond the policy — but only where the ordinary answer is "no tables".
     """
+    plan = plan.at(now)
     config = plan.config
     if walk_in_now:
         blocking = _seat_now_problems(plan, start, now)
@@ -597,8 +621,10 @@ def availability(plan: DayPlan, *, party_size: int, channel: str, now: datetime)
     """Every slot of the day's grid, decided as a booking on this channel would be (`decide_booking`).
 
     Kept on the plan with the stretch of time it holds for: the answers change with `now` only where a
-    slot passes, comes within the horizon, or a hold's release lead begins (`_answers_hold_for`), so a plan
+    slot passes, comes within the horizon, a hold-back's release lead begins or a hold ends
+    (`_answers_hold_for`), so a plan
     reused across requests answers the same party again without deciding a slot."""
+    plan = plan.at(now)
     key = (party_size, channel)
     moment = now.timestamp()
     kept = plan._answers.get(key)
@@ -619,8 +645,9 @@ def _answers_hold_for(plan: DayPlan, channel: str, moment: float) -> tuple[float
 
     Every way `now` enters `decide_booking` for a grid slot, as the instants where a comparison flips: the slot
     itself (`start < now`), the slot less the horizon (`start > now + horizon`), for a walk-in the slot less one
-    slot (`booking_channel`), and for each hold the start of its release lead (`_held_tables`) — taken for
-    every slot and hold, overlapping or not, which can only narrow the stretch."""
+    slot (`booking_channel`), for each hold-back the start of its release lead (`_held_tables`) — taken for
+    every slot and hold, overlapping or not, which can only narrow the stretch — and each hold's `until`
+    (`DayPlan.at`)."""
     config = plan.config
     horizon = timedelta(days=config.horizon_days).total_seconds()
     one_slot = config.slot_minutes * 60
@@ -641,6 +668,8 @@ def _answers_hold_for(plan: DayPlan, channel: str, moment: float) -> tuple[float
             flips_at(at - one_slot)
         for hold in plan.holds:
             flips_at(_later(max(slot, hold.start), -hold.release_before).timestamp())
+    for instant in plan._untils:
+        flips_at(instant)
     return since, until
 
 
@@ -697,6 +726,7 @@ def decide_seating(
     (then `bypassed` says "hold_back"). Without `tables`, the smallest free seating that fits, unheld
     ones first; a party that fits no seating at all is `party_too_large`.
     """
+    plan = plan.at(now)
     config = plan.config
     if walk_in_now:
         problems = _seat_now_problems(plan, start, now)
@@ -739,11 +769,13 @@ def earliest_table(plan: DayPlan, *, party_size: int, now: datetime) -> tuple[da
     service = service_at(plan, now)
     if service is None:
         return None
-    # A table can only come free when a booking ends; try now and each such moment.
-    candidates = sorted({now} | {b.end for b in plan.bookings if now < b.end <= service.last_seating})
+    # A table can only come free when a booking or a hold ends; try now and each such moment.
+    ends = {b.end for b in plan.bookings} | {b.until for b in plan.bookings if b.until}
+    candidates = sorted({now} | {end for end in ends if now < end <= service.last_seating})
     for moment in candidates:
+        at = plan.at(moment)
         for seating in config.seatings:
-            if seating.fits(party_size) and plan.seating_free(seating, moment, _later(moment, turn)):
+            if seating.fits(party_size) and at.seating_free(seating, moment, _later(moment, turn)):
                 return moment, seating
     return None
 
@@ -770,6 +802,7 @@ def walk_in_seated_at(
     in that order, takes the best free seating that fits it for its whole
     turn; a party nothing fits waits without holding up those behind it.
     """
+    plan = plan.at(now)
     config = plan.config
     service = service_at(plan, now)
     if service is None or config.turn_time(party_size) is None or party_size > config.largest_party:

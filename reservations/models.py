@@ -408,6 +408,24 @@ class BookVersion(models.Model):
         return f"{self.restaurant_id} {self.day} v{self.version}"
 
 
+class SetupVersion(models.Model):
+    """How many times a restaurant's set-up (its own row, tables, combinations, hours, closures, turn times,
+    hold-back rules, overbooking policy) has changed.
+
+    Bumped by database triggers (migration 0023) in the writing transaction, whatever wrote it: the admin, a
+    queryset update, raw SQL, a migration. Read with the day's book versions, it keys the set-up and day-plan
+    caches (`selectors`), so no process answers from a set-up older than the database's. Never deleted, like
+    `BookVersion`: a count started again could meet a set-up kept under the old one.
+    """
+
+    restaurant = models.OneToOneField(Restaurant, on_delete=models.DO_NOTHING, db_constraint=False,
+                                      related_name="+")
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.restaurant_id} v{self.version}"
+
+
 class Guest(models.Model):
     """A guest of a restaurant group: known at every one of its restaurants, at no other."""
 

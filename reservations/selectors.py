@@ -42,6 +42,7 @@ from .models import (
     Restaurant,
     RestaurantGroup,
     ServiceHours,
+    SetupVersion,
     StaffNote,
     Table,
     TableCombination,
@@ -56,13 +57,17 @@ _CONFIG_CACHE_SIZE = 64
 _cache_lock = threading.Lock()
 
 
-def restaurant_config(restaurant: Restaurant) -> engine.RestaurantConfig:
+def restaurant_config(restaurant: Restaurant, *, version: int | None = None) -> engine.RestaurantConfig:
     """The restaurant's set-up as engine data, cached per process until it changes.
 
-    The cache key carries `config_token`, which every configuration change
-    renews (see `reservations.signals`), so a stale plan is never served.
+    Keyed by the set-up's version (`SetupVersion`, bumped by database triggers on every write to the set-up,
+    whatever made it) and `config_token`: a set-up changed outside the ORM is seen by the next read.
+    `version` is the set-up version the caller has just read (`day_plan` reads it with the day's versions);
+    without it, one small query reads it.
     """
-    key = (restaurant.pk, str(restaurant.config_token))
+    if version is None:
+        version = setup_version(restaurant)
+    key = (restaurant.pk, f"{restaurant.config_token}:{version}")
     with _cache_lock:
         config = _CONFIG_CACHE.get(key)
         if config is not None:
@@ -72,11 +77,30 @@ def restaurant_config(restaurant: Restaurant) -> engine.RestaurantConfig:
     if config is None:
         config = _load_config(restaurant)
         _share_config(key, config)
+    # Kept at once, not on commit: every request would otherwise reload it inside its transaction. The config
+    # token in the key covers a set-up written through the ORM in a transaction that then rolls back; only SQL
+    # written, read and rolled back in one transaction, then another SQL write, could meet a kept copy.
+    _keep_config(key, config)
+    return config
+
+
+def _keep_config(key: tuple[int, str], config: engine.RestaurantConfig) -> None:
     with _cache_lock:
         _CONFIG_CACHE[key] = config
+        _CONFIG_CACHE.move_to_end(key)
         while len(_CONFIG_CACHE) > _CONFIG_CACHE_SIZE:
             _CONFIG_CACHE.popitem(last=False)
-    return config
+
+
+_SETUP_VERSION_SQL = f"SELECT version FROM {SetupVersion._meta.db_table} WHERE restaurant_id = %s"
+
+
+def setup_version(restaurant: Restaurant) -> int:
+    """The restaurant's set-up version: 0 before its set-up was first written."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SETUP_VERSION_SQL, [restaurant.pk])
+        row = cursor.fetchone()
+    return row[0] if row else 0
 
 
 # Behind each process's own copy, the shared cache (Redis when REDIS_URL is set): a set-up loaded by one worker
@@ -120,6 +144,7 @@ def clear_config_cache() -> None:
     with _cache_lock:
         keys = list(_CONFIG_CACHE)
         _CONFIG_CACHE.clear()
+        _SETUP_SEEN.clear()
         _PLAN_CACHE.clear()
     try:
         cache.delete_many([_shared_key(key) for key in keys])
@@ -270,6 +295,13 @@ _BOOK_VERSIONS_SQL = (
     f"SELECT day, version FROM {BookVersion._meta.db_table} "
     "WHERE restaurant_id = %s AND day >= %s AND day <= %s ORDER BY day"
 )
+# The same, with the set-up's version first (its `day` is NULL): one query tells whether the set-up and the day
+# are still the ones a process keeps.
+_VERSIONS_SQL = (
+    f"SELECT 0, NULL, version FROM {SetupVersion._meta.db_table} WHERE restaurant_id = %s UNION ALL "
+    f"SELECT 1, day, version FROM {BookVersion._meta.db_table} "
+    "WHERE restaurant_id = %s AND day >= %s AND day <= %s ORDER BY 1, 2"
+)
 
 
 def book_versions(restaurant: Restaurant, since: datetime, until: datetime) -> tuple[tuple[object, int], ...]:
@@ -282,6 +314,21 @@ def book_versions(restaurant: Restaurant, since: datetime, until: datetime) -> t
         cursor.execute(_BOOK_VERSIONS_SQL, [restaurant.pk, since.astimezone(UTC).date().isoformat(),
                                             until.astimezone(UTC).date().isoformat()])
         return tuple(map(tuple, cursor.fetchall()))
+
+
+def versions(restaurant: Restaurant, since: datetime, until: datetime) -> tuple[int, tuple[tuple[object, int], ...]]:
+    """The set-up's version and `book_versions(restaurant, since, until)`, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSIONS_SQL, [restaurant.pk, restaurant.pk, since.astimezone(UTC).date().isoformat(),
+                                       until.astimezone(UTC).date().isoformat()])
+        rows = cursor.fetchall()
+    setup = rows[0][2] if rows and rows[0][0] == 0 else 0
+    return setup, tuple((day, version) for kind, day, version in rows if kind == 1)
+
+
+# The set-up version each restaurant had when this process last read it: `day_plan` starts from that set-up and
+# checks it with the day's versions, reading the set-up's version on its own only when it changed.
+_SETUP_SEEN: dict[int, int] = {}
 
 
 def forget_day_plans() -> None:
@@ -298,11 +345,12 @@ def _keep_day_plan(key: tuple[int, str, date], booked: _BookedDay) -> None:
             _PLAN_CACHE.popitem(last=False)
 
 
-def _booked_day(restaurant: Restaurant, config: engine.RestaurantConfig, empty: engine.DayPlan) -> _BookedDay:
+def _booked_day(restaurant: Restaurant, config: engine.RestaurantConfig, empty: engine.DayPlan, setup: int,
+                book: tuple[tuple[object, int], ...]) -> _BookedDay:
+    """The day's plan for `book` (its versions, read before anything else: rows read after their versions can
+    only be newer than the key says — a later read then misses and reloads — never older)."""
     start, end = _plan_bounds(empty)
-    # The versions first, then the rows: rows read after their versions can only be newer than the key says
-    # (a later read then misses and reloads), never older.
-    versions = book_versions(restaurant, _reach_back(config, start), end)
+    versions = (("setup", setup), *book)
     key = (restaurant.pk, str(restaurant.config_token), empty.date)
     with _cache_lock:
         booked = _PLAN_CACHE.get(key)
@@ -328,9 +376,22 @@ def day_plan(
     `exclude_reservation` leaves one booking out (it is being moved or seated again); `held_for` is the phone
     of the guest asking, for whom tables held by a recovery offer are not taken.
     """
-    config = restaurant_config(restaurant)
+    # The set-up last seen gives the day's bounds; its version is read with the day's. Changed since, the set-up
+    # is read again and the bounds with it (a second query, only then).
+    seen = _SETUP_SEEN.get(restaurant.pk)
+    if seen is None:
+        seen = setup_version(restaurant)
+    config = restaurant_config(restaurant, version=seen)
     empty = engine.plan_day(config, day, ())
-    booked = _booked_day(restaurant, config, empty)
+    start, end = _plan_bounds(empty)
+    setup, book = versions(restaurant, _reach_back(config, start), end)
+    if setup != seen:
+        config = restaurant_config(restaurant, version=setup)
+        empty = engine.plan_day(config, day, ())
+        start, end = _plan_bounds(empty)
+        setup, book = versions(restaurant, _reach_back(config, start), end)
+    _SETUP_SEEN[restaurant.pk] = setup  # a hint only: checked against the database on every read
+    booked = _booked_day(restaurant, config, empty, setup, book)
     held_for_them = bool(held_for) and any(phone == held_for for _, phone in booked.holds)
     if exclude_reservation is None and not held_for_them:
         return booked.plan

@@ -57,7 +57,8 @@ def hold_name(offer_id: int) -> str:
 
 def offer_holds(restaurant: Restaurant, start: datetime, end: datetime) -> list[tuple[engine.Booking, str]]:
     """Tables held for pending offers overlapping [start, end), as the engine's bookings, each with the phone
-    it is held for: one query."""
+    it is held for: one query. Each hold carries the offer's `expires_at` as its `until`: past it the engine
+    counts the tables free, before any sweep lapses the row."""
     rows = RecoveryOffer.tables.through.objects.filter(
         recoveryoffer__restaurant=restaurant, recoveryoffer__status=OfferStatus.PENDING,
         recoveryoffer__start__lt=end, recoveryoffer__end__gt=start,
@@ -65,12 +66,12 @@ def offer_holds(restaurant: Restaurant, start: datetime, end: datetime) -> list[
         # watches the book versions from a day before `start` on (`selectors.HOLD_SOURCES`).
         recoveryoffer__start__gte=start - timedelta(days=1),
     ).values_list("recoveryoffer_id", "recoveryoffer__start", "recoveryoffer__end", "recoveryoffer__party_size",
-                  "recoveryoffer__case__refusal__guest_phone", "table_id")
+                  "recoveryoffer__case__refusal__guest_phone", "recoveryoffer__expires_at", "table_id")
     offers: dict[int, list] = {}
-    for pk, o_start, o_end, covers, phone, table_id in rows:
-        offers.setdefault(pk, [o_start, o_end, covers, str(phone or ""), []])[4].append(table_id)
-    return [(engine.Booking(o_start, o_end, covers, tuple(sorted(tables)), hold=hold_name(pk)), phone)
-            for pk, (o_start, o_end, covers, phone, tables) in offers.items()]
+    for pk, o_start, o_end, covers, phone, expires_at, table_id in rows:
+        offers.setdefault(pk, [o_start, o_end, covers, str(phone or ""), expires_at, []])[5].append(table_id)
+    return [(engine.Booking(o_start, o_end, covers, tuple(sorted(tables)), hold=hold_name(pk), until=until), phone)
+            for pk, (o_start, o_end, covers, phone, until, tables) in offers.items()]
 
 
 def lock_service(restaurant: Restaurant, day: date) -> None:
@@ -128,7 +129,8 @@ def offers_make_locked(*, restaurant: Restaurant, day: date, freed_by: Reservati
         made.append(offer)
         offered_phones.add(phone)
         plan = plan.with_booking(engine.Booking(decision.start, decision.end, refusal.party_size,
-                                                decision.seating.tables, hold=hold_name(offer.pk)))
+                                                decision.seating.tables, hold=hold_name(offer.pk),
+                                                until=offer.expires_at))
     return made
 
 

@@ -28,6 +28,7 @@ from reservations.models import (
     Restaurant,
     RestaurantGroup,
     ServiceHours,
+    SetupVersion,
     StaffMembership,
     StaffNote,
     Table,
@@ -78,7 +79,7 @@ RESTAURANT_OF = {
 }
 # A guest is its group's: seen by the managers of the group's restaurants.
 GROUP_OF = {Guest: lambda row: row.group}
-SUPERUSER_ONLY = {StaffMembership, RestaurantGroup, BookDay, BookVersion, IdempotencyKey}
+SUPERUSER_ONLY = {StaffMembership, RestaurantGroup, BookDay, BookVersion, SetupVersion, IdempotencyKey}
 
 
 def test_every_model_of_the_book_has_an_admin_page():

@@ -138,7 +138,7 @@ def test_the_waitlist_costs_the_same_few_queries_for_two_parties_or_eight(samna,
     assert len(listed) == 8
     assert [e["guest"]["first_visit"] for e in listed] == [False] + [True] * 7
     assert eight == two, "listing the waitlist costs no query per party"
-    assert two <= 6
+    assert two <= 7  # 6, and the set-up's version: service hours written around the ORM are seen (issue 16)
 
 
 def _floor_lists_queries(client, day) -> tuple[int, int, int, int]:
