@@ -20,7 +20,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reservations', '0022_outboundmessage_unknown_fate'),
+        ('reservations', '0023_bounded_words'),
     ]
 
     operations = [
