@@ -577,8 +577,8 @@ LOGIN_ERRORS = {**ERRORS, 429: OpenApiResponse(s.ErrorOutput, description="Too m
 
 
 class AuthTokenView(APIView):
-    """Username and password for a token. Failures count towards the lockout (django-axes, see settings): once
-    locked out, AxesMiddleware answers 429 too_many_login_failures, even to the right password."""
+    """Username and password for a token. Failures count towards the lockout (reservations/services/logins.py):
+    while paused, LoginLockoutMiddleware answers 429 too_many_login_failures, even to the right password."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
