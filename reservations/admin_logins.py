@@ -4,7 +4,7 @@ restaurants' staff only (access.login_failures_for); an admin sees every one, un
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from . import access
 from .models import LoginFailure, LoginSuccess
@@ -48,14 +48,6 @@ class LoginFailureAdmin(ManagersReadOnly):
                                             "%(count)s failed logins cleared: %(names)s may log in again.",
                                             cleared) % {"count": cleared, "names": ", ".join(sorted(usernames))},
                           messages.SUCCESS if cleared else messages.INFO)
-
-    def get_actions(self, request):
-        # Django offers actions only with the change permission; clearing is the one change a manager may make.
-        actions = super().get_actions(request)
-        if is_manager(request.user):
-            actions["clear_locks"] = (LoginFailureAdmin.clear_locks, "clear_locks",
-                                      gettext("Lift the login pause of these usernames"))
-        return actions
 
 
 @admin.register(LoginSuccess)
