@@ -29,5 +29,11 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # empty: no acce
 errorlog = "-"
 # No runtime control socket: nothing here uses it, and every gunicorn on a machine would share its default path.
 control_socket_disable = True
-# Behind a TLS proxy on another machine, set FORWARDED_ALLOW_IPS to its address (see SECURE_PROXY_SSL_HEADER).
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Forwarded headers say a request came over https; they are trusted only from the TLS proxy's addresses in
+# FORWARDED_ALLOW_IPS (comma-separated), none by default. gunicorn's own default trusts 127.0.0.1, so any local
+# process, or a local proxy passing on a client's header, could make plain http look secure (no https redirect,
+# HSTS and Secure cookies over http).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
+# Only the header our proxy is documented to set (as SECURE_PROXY_SSL_HEADER reads it): a proxy that sets it may
+# still pass a client's X-Forwarded-Ssl or X-Forwarded-Protocol through untouched.
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}

@@ -16,8 +16,18 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from .errors import NotFound, NotYourRestaurant
-from .models import Gesture, Guest, Refusal, Reservation, Restaurant, RestaurantGroup, WaitlistEntry
-from .roles import is_staff_member
+from .models import (
+    Gesture,
+    Guest,
+    LoginFailure,
+    LoginSuccess,
+    Refusal,
+    Reservation,
+    Restaurant,
+    RestaurantGroup,
+    WaitlistEntry,
+)
+from .roles import is_manager, is_staff_member
 
 
 def restaurants_for(user) -> QuerySet[Restaurant]:
@@ -62,6 +72,31 @@ def restaurant_for(user, slug: str) -> Restaurant:
 
 def is_member(user, restaurant: Restaurant) -> bool:
     return restaurants_for(user).filter(pk=restaurant.pk).exists()
+
+
+def staff_usernames_for(user) -> QuerySet:
+    """The (lower-cased) usernames of the staff of a manager's restaurants, as the login records hold them."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.functions import Lower
+
+    if user is None or not is_manager(user):
+        return get_user_model().objects.none().values_list("username", flat=True)
+    staff = get_user_model().objects.filter(restaurant_memberships__restaurant__in=restaurants_for(user))
+    return staff.annotate(lowered=Lower("username")).values_list("lowered", flat=True)
+
+
+def login_failures_for(user) -> QuerySet[LoginFailure]:
+    """Failed logins a manager may see and clear: their own restaurants' staff's (an admin: every one, unknown
+    usernames too)."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return LoginFailure.objects.all()
+    return LoginFailure.objects.filter(username__in=staff_usernames_for(user))
+
+
+def login_successes_for(user) -> QuerySet[LoginSuccess]:
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return LoginSuccess.objects.all()
+    return LoginSuccess.objects.filter(username__in=staff_usernames_for(user))
 
 
 def reservations_for(user) -> QuerySet[Reservation]:

@@ -866,3 +866,6 @@ class IdempotencyKeyAdmin(ReadOnlySuperuserAdmin):
     list_display = ["key", "scope", "response_status", "reservation", "created_at"]
     search_fields = ["key", "scope"]
     date_hierarchy = "created_at"
+
+
+from . import admin_logins  # noqa: E402,F401  (its own module: the logins, not the book)

@@ -949,3 +949,45 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_number}: {self.body[:30]!r} ({self.action})"
+
+
+class LoginFailure(models.Model):
+    """A wrong username or password at any door (desk, admin, token endpoint): the facts the login lockout is
+    computed from (services/logins.py). A refused attempt while paused is not one. Clearing a lock marks the rows,
+    so the record stays."""
+
+    username = models.CharField(max_length=150, help_text="As typed, lower-cased: the lock does not care for case.")
+    # Text, not an IP field: what the address reader gives is stored as it is, never refused with a 500.
+    address = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["username", "at"], name="login_failure_username_idx"),
+            models.Index(fields=["address", "at"], name="login_failure_address_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class LoginSuccess(models.Model):
+    """A login that got in: the list of who logged in from where, and the addresses a username lock spares."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    username = models.CharField(max_length=150, help_text="Lower-cased, as the lockout counts it.")
+    address = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField()
+    user_agent = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["username", "address", "at"], name="login_success_idx")]
+        verbose_name_plural = "login successes"
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M}"

@@ -87,9 +87,9 @@ def staff(samna, steakhouse):
 
 
 def log_in(client, username: str) -> bool:
-    """A browser already logged in, for tests about what comes after the login. `client.login()` cannot be used:
-    it authenticates without a request, which django-axes (kept on in tests: the lockout is tested) refuses;
-    the login itself is tested through its pages (tests/test_login_lockout.py)."""
+    """A browser already logged in, for tests about what comes after the login. No password, so no
+    login failure or success is recorded; the login itself is tested through its doors
+    (tests/security/test_login_lockout.py)."""
     from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(username=username))

@@ -13,11 +13,21 @@ of a sliding log's several.
 
 from __future__ import annotations
 
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 
-class AtomicAnonRateThrottle(AnonRateThrottle):
-    """Per client address (see NUM_PROXIES), anonymous callers only, counted atomically in `self.cache`."""
+class AtomicRateThrottle(SimpleRateThrottle):
+    """Per user for a logged-in caller (a token or a desk session), else per client address (see NUM_PROXIES),
+    counted atomically in `self.cache`. Logged-in callers are counted too: a host of one restaurant is, at
+    another's public endpoints, just a client, and a stolen token must not book without limit."""
+
+    def get_cache_key(self, request, view) -> str:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            ident = f"user-{user.pk}"
+        else:
+            ident = self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
@@ -47,7 +57,7 @@ class AtomicAnonRateThrottle(AnonRateThrottle):
         return float(self.duration)
 
 
-class GuestPageThrottle(AtomicAnonRateThrottle):
-    """The guest's own page (`/b/<token>/`) and its forms: a cap on guessing tokens from one address."""
+class GuestPageThrottle(AtomicRateThrottle):
+    """The guest's own page (`/b/<token>/`) and its forms: a cap on guessing tokens from one address (or user)."""
 
     scope = "guest_page"

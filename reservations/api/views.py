@@ -40,7 +40,7 @@ from ..services.walk_ins import waitlist_leave, waitlist_positions, waitlist_sea
 from . import serializers as s
 from .auth import ExpiringTokenAuthentication
 from .errors import error_response
-from .throttling import AtomicAnonRateThrottle
+from .throttling import AtomicRateThrottle
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorOutput, description="Bad input"),
@@ -57,9 +57,9 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 logger = logging.getLogger(__name__)
 
 
-class PublicThrottle(AtomicAnonRateThrottle):
-    """Per client address, counted atomically in the shared cache (Redis with REDIS_URL): one limit across every
-    process, however many requests arrive at once.
+class PublicThrottle(AtomicRateThrottle):
+    """Per user when logged in, else per client address, counted atomically in the shared cache (Redis with
+    REDIS_URL): one limit across every process, however many requests arrive at once.
 
     If Redis is unreachable the request goes through uncounted: a guest's booking must not fail because the
     counter is down (/healthz/ reports it), and the limit is back as soon as Redis is.
@@ -577,8 +577,8 @@ LOGIN_ERRORS = {**ERRORS, 429: OpenApiResponse(s.ErrorOutput, description="Too m
 
 
 class AuthTokenView(APIView):
-    """Username and password for a token. Failures count towards the lockout (django-axes, see settings): once
-    locked out, AxesMiddleware answers 429 too_many_login_failures, even to the right password."""
+    """Username and password for a token. Failures count towards the lockout (reservations/services/logins.py):
+    while paused, LoginLockoutMiddleware answers 429 too_many_login_failures, even to the right password."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
