@@ -360,6 +360,12 @@ class RestaurantAdmin(ScopedAdmin):
     def has_add_permission(self, request) -> bool:
         return request.user.is_superuser  # a new restaurant is a new wall: the deployment's admin builds it
 
+    def get_readonly_fields(self, request, obj=None):
+        # The sender is the deployment's Twilio number or service: a manager who set another restaurant's would
+        # send as it and make its guests' replies ambiguous.
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else [*fields, "sms_sender"]
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
 

@@ -4,6 +4,7 @@ Models hold data and invariants only; the rules that decide whether a booking
 may exist live in `reservations.engine` (pure) and `reservations.services`.
 """
 
+import re
 import secrets
 import uuid
 import zoneinfo
@@ -60,6 +61,22 @@ class ReservationAuditRecord(AuditRecord):
 def validate_country(value: str) -> None:
     if value not in phonenumbers.SUPPORTED_REGIONS:
         raise ValidationError(f"{value!r} is not a country code we can read phone numbers for (ISO 3166, e.g. UA).")
+
+
+SMS_SERVICE_SID = re.compile(r"^MG[0-9a-f]{32}$")
+
+
+def validate_sms_sender(value: str) -> None:
+    """A phone number in E.164 (+15005550006) or a Twilio messaging service's SID (MG and 32 hex digits)."""
+    if SMS_SERVICE_SID.match(value):
+        return
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) != value:
+        raise ValidationError(f"{value!r} is neither a phone number in international form (+15005550006) nor a "
+                              "messaging service SID (MG…).")
 
 
 def validate_time_zone(value: str) -> None:
@@ -134,6 +151,13 @@ class Restaurant(models.Model):
         max_length=2, default="UA", validators=[validate_country],
         help_text="Two letters (ISO 3166), e.g. UA. A phone typed without a + (067 123 45 67) is read as a "
         "number of this country.",
+    )
+    # Its own sender lets a guest's reply name the restaurant: on a shared one, a reply that could mean two
+    # restaurants' bookings is answered with a question (`services.inbound_sms`).
+    sms_sender = models.CharField(
+        max_length=34, blank=True, validators=[validate_sms_sender],
+        help_text="The restaurant's own SMS sender: a Twilio phone number (+15005550006) or messaging service SID "
+        "(MG…). Blank: the deployment's shared sender (TWILIO_FROM).",
     )
     # Changes whenever anything the availability engine reads from the
     # configuration changes, so a cached day plan can never go stale.
@@ -847,6 +871,9 @@ class OutboundMessage(models.Model):
         WaitlistEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
     )
     to = PhoneNumberField()
+    # The sender it went from (the restaurant's own, else TWILIO_FROM, as it was when queued): a reply to that
+    # number answers this restaurant's questions only. Blank on rows from before senders were recorded.
+    sender = models.CharField(max_length=34, blank=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     body = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -909,6 +936,8 @@ class InboundMessage(models.Model):
         NOTHING_TO_ANSWER = "nothing_to_answer", "no open question: help sent"
         NOT_DONE = "not_done", "could not be done just now"
         UNKNOWN_NUMBER = "unknown_number", "a number we never texted: no answer"
+        # A shared sender, and open questions from more than one restaurant: asked which, never guessed.
+        AMBIGUOUS = "ambiguous", "could mean more than one restaurant's booking: asked which"
         # Answers to a recovery offer (the recovery app).
         OFFER_TAKEN = "offer_taken", "took the offered table"
         OFFER_GONE = "offer_gone", "too late: the offered table had gone"
@@ -918,14 +947,18 @@ class InboundMessage(models.Model):
 
     restaurant = models.ForeignKey(
         Restaurant, on_delete=models.CASCADE, null=True, blank=True, related_name="inbound_messages",
-        help_text="The restaurant of the question it answered (or of our last text to the number).",
+        help_text="The restaurant of the question it answered (or of our last text to the number from the "
+        "sender it was sent to); none when it could mean more than one.",
     )
     from_number = models.CharField(max_length=40, help_text="As Twilio sent it (E.164 when valid).")
+    to_number = models.CharField(max_length=40, blank=True,
+                                 help_text="The sender the guest texted (Twilio's To), as Twilio sent it.")
     body = models.TextField(blank=True)
     provider_id = models.CharField(max_length=64, blank=True, help_text="Twilio's MessageSid.")
     received_at = models.DateTimeField()
-    guests = models.ManyToManyField(Guest, blank=True, related_name="inbound_messages",
-                                    help_text="Every guest profile with this phone, in every group.")
+    guests = models.ManyToManyField(
+        Guest, blank=True, related_name="inbound_messages",
+        help_text="The profiles with this phone in the group of its restaurant (none without one).")
     answered = models.ForeignKey(
         OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="answers",
         help_text="The question (confirmation, reminder …) this reply answered.",

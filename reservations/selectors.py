@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
@@ -565,25 +566,56 @@ def numbers_opted_out(phones: Iterable[str]) -> set[str]:
     return {number for number, action in last.items() if action == InboundMessage.Action.OPTED_OUT}
 
 
-def guests_with_phone(phone: PhoneNumber | str) -> list[Guest]:
-    """Every profile of this phone, in every group: a STOP silences them all."""
-    return list(Guest.objects.filter(phone=str(phone)).order_by("pk"))
+def guests_with_phone(phone: PhoneNumber | str, *, group_id: int | None = None) -> list[Guest]:
+    """The profiles of this phone in one restaurant group (every group's when `group_id` is None: only a STOP
+    or START, which speak for the number, reach them all)."""
+    guests = Guest.objects.filter(phone=str(phone))
+    if group_id is not None:
+        guests = guests.filter(group_id=group_id)
+    return list(guests.order_by("pk"))
 
 
-def latest_message_to(phone: PhoneNumber | str, *, where: Q | None = None) -> OutboundMessage | None:
-    """Our latest text that went out to this number (and matches `where`): whose restaurant it came from."""
+def reply_senders(to: str, service: str = "") -> list[str]:
+    """The senders a guest's text to `to` (Twilio's To; `service`, the messaging service it belongs to) replies
+    to: a restaurant's own number or service, else the deployment's shared sender (blank on our rows from before
+    senders were recorded)."""
+    wanted = [s for s in (to, service) if s]
+    if wanted and Restaurant.objects.filter(sms_sender__in=wanted).exists():
+        return wanted
+    return ["", settings.TWILIO_FROM]
+
+
+def latest_message_to(phone: PhoneNumber | str, *, where: Q | None = None,
+                      senders: Iterable[str] | None = None) -> OutboundMessage | None:
+    """Our latest text that went out to this number (and matches `where`; from one of `senders`, when given):
+    whose restaurant it came from."""
     messages = OutboundMessage.objects.filter(to=str(phone), status=OutboundMessage.Status.SENT)
     if where is not None:
         messages = messages.filter(where)
+    if senders is not None:
+        messages = messages.filter(sender__in=list(senders))
     return messages.select_related("restaurant", "reservation").order_by("-sent_at", "-id").first()
 
 
-def latest_question_to(phone: PhoneNumber | str, questions: dict[str, Q]) -> OutboundMessage | None:
-    """The latest question (`{kind: when it is still open}`) that went out to this number and is still open."""
+def _open(questions: dict[str, Q]) -> Q:
     still_open = Q(pk__in=[])
     for kind, open_ in questions.items():
         still_open |= Q(kind=kind) & open_
-    return latest_message_to(phone, where=still_open)
+    return still_open
+
+
+def latest_question_to(phone: PhoneNumber | str, questions: dict[str, Q], *,
+                       senders: Iterable[str] | None = None) -> OutboundMessage | None:
+    """The latest question (`{kind: when it is still open}`) that went out to this number (from one of
+    `senders`, when given) and is still open."""
+    return latest_message_to(phone, where=_open(questions), senders=senders)
+
+
+def questions_restaurants(phone: PhoneNumber | str, questions: dict[str, Q], *, senders: Iterable[str]) -> set[int]:
+    """The restaurants with a question still open to this number from one of `senders`."""
+    return set(OutboundMessage.objects.filter(_open(questions), to=str(phone), status=OutboundMessage.Status.SENT,
+                                              sender__in=list(senders))
+               .order_by().values_list("restaurant_id", flat=True))
 
 
 def inbound_by_provider_id(provider_id: str) -> InboundMessage | None:

@@ -33,7 +33,7 @@ from reservations import engine, selectors
 from reservations.models import Guest, OutboundMessage, Refusal, Reservation, Restaurant, TableRelease
 from reservations.services.booking import service_day
 from reservations.services.locking import lock_book_days, require_book_lock
-from reservations.services.messaging import sms_dispatch
+from reservations.services.messaging import restaurant_sender, sms_dispatch
 from reservations.services.sms_texts import sms_text
 
 from ..models import CaseAction, RecoveryCase, RecoveryOffer
@@ -252,7 +252,8 @@ def _offer_text_queue(*, restaurant: Restaurant, offer: RecoveryOffer, refusal: 
                     restaurant_name=restaurant.name, start_local=start, party_size=offer.party_size,
                     asked_local=asked, minutes=offer_minutes())
     message = OutboundMessage.objects.create(restaurant=restaurant, guest=guest, to=refusal.guest_phone,
-                                             kind=OutboundMessage.Kind.RECOVERY_OFFER, body=body, next_attempt_at=now)
+                                             kind=OutboundMessage.Kind.RECOVERY_OFFER, body=body, next_attempt_at=now,
+                                             sender=restaurant_sender(restaurant))
     transaction.on_commit(lambda: sms_dispatch(message_id=message.pk))
     return message
 

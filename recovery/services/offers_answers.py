@@ -60,7 +60,7 @@ def gone_answer(*, question: OutboundMessage, word: str | None, now: datetime) -
     error. That text asks nothing, so a question still open from before (a booking's reminder, another day)
     takes the answer: its C or X must not be swallowed by a "sorry"."""
     others = {kind: q.open(now) for kind, q in QUESTIONS.items() if kind != OutboundMessage.Kind.RECOVERY_GONE}
-    earlier = selectors.latest_question_to(question.to, others)
+    earlier = selectors.latest_question_to(question.to, others, senders=selectors.reply_senders(question.sender))
     if earlier is not None and word is not None:
         return QUESTIONS[earlier.kind].answer(question=earlier, word=word, now=now)
     return Outcome(Action.OFFER_GONE if word == YES else Action.NOTHING_TO_ANSWER, "gone_listed")

@@ -21,7 +21,7 @@ from reservations import selectors
 from reservations.models import OutboundMessage, Refusal, Reservation
 from reservations.services.booking import service_day
 from reservations.services.locking import require_book_lock
-from reservations.services.messaging import sms_dispatch
+from reservations.services.messaging import restaurant_sender, sms_dispatch
 from reservations.services.sms_texts import sms_text
 
 from ..models import CaseAction, RecoveryCase, RecoveryOffer
@@ -73,7 +73,8 @@ def _tell(*, offer: RecoveryOffer, case: RecoveryCase, refusal: Refusal, now: da
                     start_local=start, party_size=offer.party_size)
     guest = refusal.guest or selectors.guest_by_phone(restaurant.group, refusal.guest_phone)
     message = OutboundMessage.objects.create(restaurant=restaurant, guest=guest, to=refusal.guest_phone,
-                                             kind=OutboundMessage.Kind.RECOVERY_GONE, body=body, next_attempt_at=now)
+                                             kind=OutboundMessage.Kind.RECOVERY_GONE, body=body, next_attempt_at=now,
+                                             sender=restaurant_sender(restaurant))
     step = CaseAction.objects.create(
         case=case, kind=Step.OFFER_GONE, at=now, offer=offer, message=message,
         note=f"The table freed for {start:%H:%M} went to another guest (offer #{offer.pk}); told kindly by SMS, "

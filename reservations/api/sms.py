@@ -34,6 +34,10 @@ class InboundSmsInput(serializers.Serializer):
 
     # Limits well above what Twilio sends (a number, a text of at most 1,600 characters, a 34-character id).
     From = serializers.CharField(max_length=40, help_text="The guest's number, E.164.")
+    To = serializers.CharField(max_length=40, required=False, help_text="The number they texted: the reply "
+                                                                        "answers the questions we sent from it.")
+    MessagingServiceSid = serializers.CharField(max_length=64, required=False,
+                                                help_text="The messaging service that number belongs to, if any.")
     Body = serializers.CharField(max_length=1600, allow_blank=True, help_text="What they wrote.")
     MessageSid = serializers.CharField(max_length=64, required=False,
                                        help_text="Twilio's id: a redelivery is acted on once.")
@@ -61,15 +65,17 @@ class SmsInboundView(APIView):
                                                     "their own."),
                    403: OpenApiResponse(ErrorOutput, description="Not signed by Twilio for this deployment")},
         description="A guest's text: C/YES/ТАК/ДА confirm, X/CANCEL/НІ/НЕТ cancel the booking the latest "
-                    "confirmation or reminder asked about, STOP/START opt the number out and in; anything else "
-                    "gets a short help text.",
+                    "confirmation or reminder sent from the number texted (`To`) asked about (on a shared sender, "
+                    "a reply that could mean two restaurants' bookings is asked which), STOP/START opt the number "
+                    "out and in; anything else gets a short help text.",
     )
     def post(self, request: Request) -> HttpResponse:
         if not signed_by_twilio(request, INBOUND_PATH):
             raise BadTwilioSignature()  # before anything is stored or done
         fields = request._request.POST
         sms_receive(from_number=fields.get("From", ""), body=fields.get("Body", ""),
-                    provider_id=fields.get("MessageSid", ""))
+                    provider_id=fields.get("MessageSid", ""), to_number=fields.get("To", ""),
+                    service=fields.get("MessagingServiceSid", ""))
         return HttpResponse(str(MessagingResponse()), content_type="text/xml")
 
 

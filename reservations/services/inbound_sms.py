@@ -5,12 +5,20 @@
 - STOP and START speak for the number: every guest profile with that phone, in every group, and any profile
   made later (`selectors.number_opted_out`). A STOP is acknowledged once; after it nothing else goes out
   until START, even a message already queued (`messaging.sms_send` withholds it).
-- Otherwise the latest question we sent the number that can still be answered decides: `QUESTIONS` maps a
+- A reply answers the restaurant it was sent to: only our texts from the sender the guest texted (Twilio's
+  `To`, or the messaging service it belongs to: a restaurant's own sender, else the shared one) are read. On a
+  sender several restaurants share, open questions from more than one of them make the reply ambiguous: it is
+  answered with a question (`reply_ambiguous`) and does nothing, never guessed.
+- Otherwise the latest question we sent the number from that sender that can still be answered decides:
+  `QUESTIONS` maps a
   question's kind to when it is open and what an answer does. To a confirmation or a reminder, yes confirms
   and no cancels, through `reservation_transition`, the API's own service (a cancellation frees the table
   at once). The recovery app registers one more entry, for `recovery_offer` (see `recovery.hooks`).
 - Anything else gets a short help reply, never an error. A number we never texted gets no reply: we know no
   restaurant or language for it, and answering strangers invites SMS pumping. Every text is stored.
+- A text belongs to its restaurant and is linked to that group's profiles of the number only (the same phone
+  in another group is another group's guest: its export and erasure never see this text); an ambiguous one
+  belongs to none.
 
 Replies go out through the outbox (`messaging.reply_queue`), not in the webhook's answer: they are then
 retried, recorded and subject to opt-out like every other text.
@@ -116,17 +124,19 @@ def phone_e164(raw: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def sms_receive(*, from_number: str, body: str, provider_id: str = "", now: datetime | None = None
-                ) -> InboundMessage:
-    """Act on a guest's text, store it with what it did, and queue our reply. Never raises for what a guest
-    may write. The same `provider_id` twice (Twilio redelivering) is acted on once.
+def sms_receive(*, from_number: str, body: str, provider_id: str = "", to_number: str = "", service: str = "",
+                now: datetime | None = None) -> InboundMessage:
+    """Act on a guest's text to `to_number` (of messaging service `service`, if any), store it with what it did,
+    and queue our reply. Never raises for what a guest may write. The same `provider_id` twice (Twilio
+    redelivering) is acted on once.
 
     A confirm or cancel runs first, in `reservation_transition`'s own durable transaction (it takes the day
     lock); the record of the text and our reply then commit together in a second one.
     """
     now = now or timezone.now()
     # A NUL never comes from a phone, and PostgreSQL's text cannot hold one.
-    from_number, body, provider_id = (v.replace("\x00", "") for v in (from_number, body, provider_id[:64]))
+    from_number, body, provider_id, to_number, service = (
+        v.replace("\x00", "") for v in (from_number, body, provider_id[:64], to_number[:40], service[:34]))
     if provider_id and (seen := selectors.inbound_by_provider_id(provider_id)) is not None:
         return seen
     phone = phone_e164(from_number)
@@ -136,20 +146,25 @@ def sms_receive(*, from_number: str, body: str, provider_id: str = "", now: date
         if claim is None:  # another copy of this text claimed it first: it acts and answers
             return selectors.inbound_by_provider_id(provider_id)
     word = answer_word(body)
-    question = restaurant = None
+    question = restaurant = last = None
     guests: list[Guest] = []
     if phone is None:
         outcome = Outcome(Action.UNKNOWN_NUMBER, None)
     else:
-        guests = selectors.guests_with_phone(phone)
-        question = selectors.latest_question_to(phone, {kind: q.open(now) for kind, q in QUESTIONS.items()})
-        last = question or selectors.latest_message_to(phone)
+        senders = selectors.reply_senders(phone_e164(to_number) or to_number, service)
+        questions = {kind: q.open(now) for kind, q in QUESTIONS.items()}
+        question = selectors.latest_question_to(phone, questions, senders=senders)
+        last = question or selectors.latest_message_to(phone, senders=senders)
         restaurant = last.restaurant if last is not None else None
         if word == STOP:
             # Acknowledged once: a second STOP from a silent number gets silence.
             outcome = Outcome(Action.OPTED_OUT, None if selectors.number_opted_out(phone) else "stop")
         elif word == START:
             outcome = Outcome(Action.OPTED_IN, "start")
+        elif question is not None and len(selectors.questions_restaurants(phone, questions, senders=senders)) > 1:
+            # A shared sender, and two restaurants asking: whichever we picked, a guest's X could cancel a
+            # booking they never meant.
+            outcome, question, restaurant = Outcome(Action.AMBIGUOUS, "ambiguous"), None, None
         elif question is not None:
             outcome = QUESTIONS[question.kind].answer(question=question, word=word, now=now)
         elif last is None:
@@ -157,26 +172,32 @@ def sms_receive(*, from_number: str, body: str, provider_id: str = "", now: date
         else:
             outcome = Outcome(Action.HELP if word is None else Action.NOTHING_TO_ANSWER,
                               "help" if word is None else "nothing_to_answer")
+        if restaurant is not None:
+            guests = selectors.guests_with_phone(phone, group_id=restaurant.group_id)
     with transaction.atomic(durable=True):
         if outcome.action in (Action.OPTED_OUT, Action.OPTED_IN):
             opted_out = outcome.action == Action.OPTED_OUT
-            # Row by row, so each profile's audit history records the guest's STOP or START.
+            # The number's word, for every group's profile of it; row by row, so each profile's audit history
+            # records the guest's STOP or START.
             for guest in Guest.objects.filter(phone=phone).exclude(sms_opt_out=opted_out):
                 guest.sms_opt_out = opted_out
                 guest.save(update_fields=["sms_opt_out"])
             for guest in guests:
                 guest.sms_opt_out = opted_out
         inbound = claim or InboundMessage(from_number=(phone or from_number)[:40], body=body, received_at=now)
+        inbound.to_number = to_number
         inbound.restaurant = restaurant
         inbound.answered = question if outcome.action not in (Action.OPTED_OUT, Action.OPTED_IN) else None
         inbound.reservation = outcome.reservation
         inbound.action = outcome.action
         inbound.save()
         inbound.guests.set(guests)
-        if outcome.text is not None and restaurant is not None:
+        # An ambiguous text belongs to no restaurant; its question goes in the language of the latest to ask.
+        speaker = restaurant or (last.restaurant if last is not None else None)
+        if outcome.text is not None and speaker is not None:
             about = outcome.reservation
             inbound.reply = reply_queue(
-                restaurant=restaurant, to=phone, text=outcome.text, about=about, now=now,
+                restaurant=speaker, to=phone, text=outcome.text, about=about, now=now, sender=last.sender,
                 guest=about.guest if about is not None else (guests[0] if len(guests) == 1 else None),
                 kind=Kind.STOP_REPLY if outcome.action == Action.OPTED_OUT else Kind.REPLY,
             )

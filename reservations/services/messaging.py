@@ -50,6 +50,12 @@ def can_text(guest: Guest | None) -> bool:
     return guest is not None and bool(guest.phone) and not guest.sms_opt_out
 
 
+def restaurant_sender(restaurant: Restaurant) -> str:
+    """Who a restaurant's texts come from: its own number or messaging service, else the shared `TWILIO_FROM`.
+    Recorded on each outbox row, so a guest's reply to that sender finds this restaurant's questions."""
+    return restaurant.sms_sender or settings.TWILIO_FROM
+
+
 def sms_opted_out(*, to, guest_id: int | None) -> bool:
     """Checked again when sending: the guest or the number may have said STOP since the message was queued."""
     if guest_id is not None and Guest.objects.filter(pk=guest_id, sms_opt_out=True).exists():
@@ -59,14 +65,15 @@ def sms_opted_out(*, to, guest_id: int | None) -> bool:
 
 def reply_queue(
     *, restaurant: Restaurant, to: str, guest: Guest | None, text: str, about: Reservation | None = None,
-    kind: str = Kind.REPLY, now: datetime | None = None,
+    kind: str = Kind.REPLY, now: datetime | None = None, sender: str | None = None,
 ) -> OutboundMessage | None:
     """Answer a guest's text through the outbox, in the restaurant's language; `text` names one of the
     `reply_*` texts, `about` is the booking whose date and time it mentions.
 
     Inside the caller's transaction, like `message_queue`. An opted-out number gets nothing but the
     acknowledgement of its STOP (`kind=stop_reply`). Replies are not tied to the booking's row: a guest may
-    answer C and then X, and each answer gets its own reply.
+    answer C and then X, and each answer gets its own reply. `sender`: the number the guest texted, which the
+    answer comes from (the restaurant's own sender when not given).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("reply_queue must run inside the transaction that records the guest's text")
@@ -75,8 +82,9 @@ def reply_queue(
     start = about.start.astimezone(restaurant.tz) if about is not None else None
     body = sms_text(language=restaurant.language, kind=f"reply_{text}", restaurant_name=restaurant.name,
                     start_local=start, party_size=about.party_size if about is not None else None)
-    message = OutboundMessage.objects.create(restaurant=restaurant, guest=guest, to=to, kind=kind, body=body,
-                                             next_attempt_at=now or timezone.now())
+    message = OutboundMessage.objects.create(
+        restaurant=restaurant, guest=guest, to=to, kind=kind, body=body, next_attempt_at=now or timezone.now(),
+        sender=restaurant_sender(restaurant) if sender is None else sender)
     transaction.on_commit(lambda: sms_dispatch(message_id=message.pk))
     return message
 
@@ -106,6 +114,7 @@ def message_queue(
             message = OutboundMessage.objects.create(
                 restaurant=restaurant, guest=guest, reservation=reservation, waitlist_entry=waitlist_entry,
                 to=guest.phone, kind=kind, body=body, next_attempt_at=now or timezone.now(),
+                sender=restaurant_sender(restaurant),
             )
     except IntegrityError:
         return None  # at most one message of a kind per reservation or entry: it is queued already
@@ -192,7 +201,8 @@ def sms_send(*, message_id: int) -> str:
 
 
 def _sms(message: OutboundMessage) -> Sms:
-    return Sms(to=str(message.to), body=message.body, kind=message.kind, reservation=message.reservation_id)
+    return Sms(to=str(message.to), body=message.body, kind=message.kind, reservation=message.reservation_id,
+               sender=message.sender)
 
 
 def sms_redispatch(*, now: datetime | None = None, limit: int = 500) -> int:

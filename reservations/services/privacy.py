@@ -8,7 +8,8 @@ Erasing keeps the rows (a booking still counts its covers in every report) but l
 readable: the profile's name, phone, notes, tags and expectations; their bookings' notes and expectations;
 the bodies and numbers of the texts we sent them and they sent us; staff notes and recovery-case summaries
 about them; refusals' contacts; remembered API answers that echoed them; and the audit history rows that
-recorded any of it.
+recorded any of it. All of it within the guest's restaurant group: another group's texts to or from the same
+phone are that group's, untouched (and a STOP said to them still speaks for the number).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class GuestRows:
     refusals: QuerySet[Refusal]
     sent: QuerySet[OutboundMessage]
     received: QuerySet[InboundMessage]
+    # Texts from the phone that belong to no restaurant (a number we had not texted yet, a reply that could mean
+    # two restaurants): never exported (they may speak of another group's booking), blanked by an erasure.
+    unowned: QuerySet[InboundMessage]
 
 
 def guest_rows(guest: Guest) -> GuestRows:
@@ -61,13 +65,16 @@ def guest_rows(guest: Guest) -> GuestRows:
     refusals = Refusal.objects.filter(in_group & (Q(guest=guest) | (Q(guest_phone=phone) if phone else by_phone)))
     reservations = Reservation.objects.filter(guest=guest)
     waitlist = WaitlistEntry.objects.filter(guest=guest)
-    sent = OutboundMessage.objects.filter(
+    # Every text within the group too: a text is linked to its own restaurant's group, but rows linked before
+    # that rule (to every group's profile of the phone) must not carry another group's texts across the wall.
+    sent = OutboundMessage.objects.filter(in_group & (
         Q(guest=guest) | Q(reservation__in=reservations) | Q(waitlist_entry__in=waitlist)
-        | (in_group & Q(to=phone) if phone else by_phone))
-    received = InboundMessage.objects.filter(
-        Q(guests=guest) | Q(reservation__in=reservations) | (in_group & Q(from_number=phone) if phone else by_phone)
-    ).distinct()
-    return GuestRows(guest, phone, reservations, waitlist, refusals, sent, received)
+        | (Q(to=phone) if phone else by_phone)))
+    received = InboundMessage.objects.filter(in_group & (
+        Q(guests=guest) | Q(reservation__in=reservations) | (Q(from_number=phone) if phone else by_phone)
+    )).distinct()
+    unowned = InboundMessage.objects.filter(Q(restaurant__isnull=True) & (Q(from_number=phone) if phone else by_phone))
+    return GuestRows(guest, phone, reservations, waitlist, refusals, sent, received, unowned)
 
 
 # --- export ---------------------------------------------------------------------------------------------------
@@ -189,6 +196,11 @@ def erase_guest(guest: Guest, *, by=None) -> dict[str, int]:
         done: dict[str, int] = {}
         # Evaluated before anything loses its phone: the rows found by it, kept by id for the parts below.
         refusals, sent, received = list(rows.refusals), list(rows.sent), list(rows.received)
+        unowned = rows.unowned
+        if Guest.objects.filter(phone=rows.phone).exclude(group=guest.group_id).exists():
+            # Another group still holds the number: a STOP or START it said speaks for that group's guest too.
+            unowned = unowned.exclude(action__in=[InboundMessage.Action.OPTED_OUT, InboundMessage.Action.OPTED_IN])
+        received += list(unowned)
         rows.refusals = Refusal.objects.filter(pk__in=[r.pk for r in refusals])
         rows.sent = OutboundMessage.objects.filter(pk__in=[m.pk for m in sent])
         rows.received = InboundMessage.objects.filter(pk__in=[m.pk for m in received])

@@ -36,6 +36,12 @@ class Sms:
     body: str
     kind: str
     reservation: int | None
+    # A phone number (Twilio's `From`) or a messaging service's SID (`MessagingServiceSid`); blank: TWILIO_FROM.
+    sender: str = ""
+
+
+def is_messaging_service(sender: str) -> bool:
+    return sender.startswith("MG")
 
 
 @dataclass(frozen=True)
@@ -109,9 +115,11 @@ class TwilioBackend:
         from twilio.rest import Client
 
         client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=_http_client())
+        sender = sms.sender or settings.TWILIO_FROM
+        by = {"messaging_service_sid": sender} if is_messaging_service(sender) else {"from_": sender}
         try:
             # Twilio tells `/sms/status/` whether the text reached the phone (`messaging.message_delivery_record`).
-            message = client.messages.create(to=sms.to, from_=settings.TWILIO_FROM, body=sms.body,
+            message = client.messages.create(to=sms.to, body=sms.body, **by,
                                              status_callback=settings.PUBLIC_BASE_URL + "/sms/status/")
         except TwilioRestException as exc:
             # 4xx other than 429 is Twilio refusing this message (bad number, unsubscribed): retrying won't help.
@@ -122,14 +130,14 @@ class TwilioBackend:
         return message.sid
 
     def lookup(self, sms: Sms, *, sent_between: tuple[datetime, datetime]) -> list[ProviderMessage]:
-        """Twilio's messages to `sms.to` from our number sent within `sent_between`, with this very body."""
+        """Twilio's messages to `sms.to` from its sender sent within `sent_between`, with this very body."""
         from twilio.base.exceptions import TwilioRestException
         from twilio.rest import Client
 
         client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=_http_client())
         after, before = sent_between
-        sender = settings.TWILIO_FROM
-        by_number = sender.startswith("+")  # else a messaging service's SID, which the list cannot filter on
+        sender = sms.sender or settings.TWILIO_FROM
+        by_number = not is_messaging_service(sender)  # else a messaging service's SID, which the list cannot filter on
         try:
             found = client.messages.list(to=sms.to, from_=sender if by_number else None, date_sent_after=after,
                                          date_sent_before=before, page_size=100)

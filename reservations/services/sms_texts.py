@@ -28,6 +28,9 @@ TEXTS = {
         "reply_not_done": "{name}: sorry, we could not do that just now. Please reply again in a minute.",
         "reply_stop": "{name}: you will get no more texts from us. Reply START to receive them again.",
         "reply_start": "{name}: welcome back, you will receive our texts again. Reply STOP to stop them.",
+        # No name: on a shared sender it could be either restaurant's.
+        "reply_ambiguous": "Your reply could mean more than one booking: which one? Please confirm or cancel it on "
+                           "the link in our text about it, or call the restaurant.",
         # The recovery offer: the time the guest asked for first, then (when it differs) the one that opened.
         "recovery_offer": "{name}: we couldn't seat you on {date} at {time} - a table just opened. Reply YES "
                           "within {minutes} minutes and it's yours.",
@@ -61,6 +64,8 @@ TEXTS = {
         "reply_not_done": "{name}: вибачте, не вдалося. Напишіть ще раз за хвилину",
         "reply_stop": "{name}: більше не надсилатимемо SMS. START - поновити",
         "reply_start": "{name}: SMS поновлено. STOP - вимкнути",
+        "reply_ambiguous": "Ваша відповідь може стосуватися кількох бронювань: якого саме? Підтвердіть чи "
+                           "скасуйте його за посиланням у нашому SMS про нього або зателефонуйте в ресторан",
         "recovery_offer": "{name}: {date} о {time} не було місць, а тепер столик звільнився! Напишіть ТАК за "
                           "{minutes} хв - і він ваш",
         "recovery_offer_moved": "{name}: {date} о {asked} не було місць, а о {time} столик звільнився! Напишіть "
@@ -87,6 +92,8 @@ TEXTS = {
         "reply_not_done": "{name}: извините, не получилось. Напишите ещё раз через минуту",
         "reply_stop": "{name}: больше не будем присылать SMS. START - возобновить",
         "reply_start": "{name}: SMS возобновлены. STOP - отключить",
+        "reply_ambiguous": "Ваш ответ может относиться к нескольким броням: к какой? Подтвердите или отмените её "
+                           "по ссылке в нашем SMS о ней или позвоните в ресторан",
         "recovery_offer": "{name}: {date} в {time} не было мест, а теперь столик освободился! Напишите ДА за "
                           "{minutes} мин - и он ваш",
         "recovery_offer_moved": "{name}: {date} в {asked} не было мест, а в {time} столик освободился! Напишите "

@@ -436,3 +436,16 @@ def test_the_admin_shows_a_managers_own_comps_and_notes_and_approves_over_budget
     approved = Gesture.objects.get(pk=comp.pk)
     assert (approved.status, approved.approved_by.username) == ("queued", "manager")
     assert StaffNote.objects.count() == 2
+
+
+def test_a_restaurants_sms_sender_is_set_by_the_deployments_admin_and_only_shown_to_its_manager(
+        samna, staff, manager_site):
+    samna.sms_sender = "+15005550100"
+    samna.save()
+    admin_site = Client()
+    assert log_in(admin_site, "admin")
+
+    page = f"/admin/reservations/restaurant/{samna.pk}/change/"
+    assert 'name="sms_sender" value="+15005550100"' in admin_site.get(page).content.decode()
+    managers = manager_site.get(page).content.decode()
+    assert "+15005550100" in managers and 'name="sms_sender"' not in managers

@@ -70,3 +70,38 @@ def test_a_number_twilio_refuses_fails_at_once_for_staff(twilio, queued):
     queued.refresh_from_db()
     assert (queued.status, queued.attempts) == ("failed", 1) and "21211" in queued.last_error
     assert twilio.sent_to(PHONE) == []
+
+
+def test_each_restaurant_texts_from_its_own_sender_and_the_outbox_records_it(twilio, samna, steakhouse, tuesday):
+    """Samna has its own number, The Steakhouse a messaging service; a third booking uses the shared sender."""
+    service = "MG" + "0123456789abcdef" * 2
+    samna.sms_sender, steakhouse.sms_sender = "+15005550100", service
+    samna.save()
+    steakhouse.save()
+    for restaurant, phone in ((samna, PHONE), (steakhouse, "+380501112233")):
+        reservation_create(restaurant=restaurant, start=kyiv(tuesday, "20:00"), party_size=2, channel="phone",
+                           guest=GuestDetails(name="Olena", phone=phone))
+    samna.sms_sender = ""
+    samna.save()
+    reservation_create(restaurant=samna, start=kyiv(tuesday, "21:00"), party_size=2, channel="phone",
+                       guest=GuestDetails(name="Olena", phone="+380631112233"))
+
+    # What Twilio was asked for: a number as `From`, a service as `MessagingServiceSid` (never both).
+    senders = [{k: v for k, v in r["form"].items() if k in ("From", "MessagingServiceSid")} for r in twilio.requests]
+    assert senders == [{"From": "+15005550100"}, {"MessagingServiceSid": service}, {"From": TWILIO_FROM}]
+    assert [(m["to"], m["from"], m["messaging_service_sid"]) for m in twilio.messages] == [
+        (PHONE, "+15005550100", None), ("+380501112233", None, service), ("+380631112233", TWILIO_FROM, None)]
+    assert list(OutboundMessage.objects.order_by("pk").values_list("sender", "status")) == [
+        ("+15005550100", "sent"), (service, "sent"), (TWILIO_FROM, "sent")]
+
+
+def test_a_restaurant_sender_is_a_number_or_a_messaging_service(samna):
+    from django.core.exceptions import ValidationError
+
+    for good in ("+15005550100", "MG" + "ab" * 16, ""):
+        samna.sms_sender = good
+        samna.full_clean()
+    for bad in ("15005550100", "+1 500 555 0100", "MGxyz", "Samna"):
+        samna.sms_sender = bad
+        with pytest.raises(ValidationError):
+            samna.full_clean()
