@@ -161,8 +161,8 @@ class StaffMembership(models.Model):
     scoped by, and the role that holds inside it only (a manager here may be a host next door)."""
 
     class Role(models.TextChoices):
-        HOST = "host", "host"
-        MANAGER = "manager", "manager"
+        HOST = "host", pgettext_lazy("staff role", "host")
+        MANAGER = "manager", pgettext_lazy("staff role", "manager")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="restaurant_memberships")
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="memberships")
