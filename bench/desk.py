@@ -64,7 +64,6 @@ def timed(fn, rounds: int = ROUNDS) -> tuple[float, float]:
 
 def big_rows(rounds: int) -> list[tuple]:
     """The desk at `big`, in DATABASE_URL's database: day+5 (a full day) and today, both views."""
-    from django.contrib.auth.models import Group
     from django.core.management import call_command
 
     from reservations import selectors
@@ -74,8 +73,7 @@ def big_rows(rounds: int) -> list[tuple]:
         call_command("seed_load")
     big = Restaurant.objects.get(slug="big")
     host, _ = get_user_model().objects.get_or_create(username="bench-host")
-    host.groups.add(Group.objects.get_or_create(name="host")[0])
-    StaffMembership.objects.get_or_create(user=host, restaurant=big)
+    StaffMembership.objects.get_or_create(user=host, restaurant=big, defaults={"role": StaffMembership.Role.HOST})
     client = Client()
     client.force_login(host)
     today = timezone.localdate(timezone=big.tz)

@@ -9,8 +9,8 @@ from django.urls import is_valid_path
 from django.utils import translation
 
 from reservations import access
+from reservations.access import is_staff_member
 from reservations.api.errors import database_unavailable, error_body, unexpected_error_answer
-from reservations.roles import is_staff_member
 
 from .errors import database_unavailable_answer
 

@@ -263,7 +263,10 @@ REST_KNOX = {
 # pause it with a doubling backoff up to LOGIN_USERNAME_MAX_LOCK_MINUTES, except from an address where that user
 # logged in within LOGIN_TRUSTED_ADDRESS_DAYS; LOGIN_ADDRESS_LIMIT failures within an hour pause an address.
 # Failures live in the database, so every web process sees the same counts.
-AUTHENTICATION_BACKENDS = ["cxhost.lockout.LockoutModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "cxhost.lockout.LockoutModelBackend",
+    "reservations.backends.MembershipRoleBackend",  # a manager's admin permissions, from their memberships
+]
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_PAIR_LOCK_MINUTES = env.int("LOGIN_PAIR_LOCK_MINUTES", default=5)
 LOGIN_USERNAME_LIMIT = env.int("LOGIN_USERNAME_LIMIT", default=10)

@@ -5,16 +5,17 @@ Both are history (what staff scored, what a manager applied): read here, never t
 
 from django.contrib import admin
 
+from reservations.access import manages_any
 from reservations.admin import BY_RESTAURANT, ScopedAdmin, local_time
-from reservations.roles import is_manager
 
 from .models import ExpectationOutcome, OverbookingCapChange
 
 
 class HistoryAdmin(ScopedAdmin):
-    # A manager reads their own restaurants' history (the queryset is scoped) without a model permission to grant.
+    # A manager reads the history of the restaurants they manage (the queryset is scoped) without a model
+    # permission to grant.
     def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_staff and is_manager(request.user)
+        return request.user.is_active and request.user.is_staff and manages_any(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.has_module_permission(request)

@@ -19,11 +19,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from reservations.access import is_manager
 from reservations.desk.board import Hold
 from reservations.desk.frame import desk_view, final, reservation_here, toast, when
 from reservations.errors import NotFound
 from reservations.models import Reservation, Restaurant
-from reservations.roles import is_manager
 
 from . import selectors
 from .errors import NotVisited
@@ -135,8 +135,8 @@ def _panel(request: HttpRequest, restaurant: Restaurant) -> str:
                       "guest": _case_guest(case)})
     overdue = sum(1 for c in cases if c["overdue"])
     return render_to_string("recovery/desk/panel.html", {
-        "restaurant": restaurant, "cases": cases, "overdue": overdue, "is_manager": is_manager(request.user),
-        "now": now}, request=request)
+        "restaurant": restaurant, "cases": cases, "overdue": overdue,
+        "is_manager": is_manager(request.user, restaurant), "now": now}, request=request)
 
 
 def _case_guest(case: RecoveryCase) -> str:
@@ -157,7 +157,7 @@ def recovery_panel(request: HttpRequest, restaurant: Restaurant) -> HttpResponse
 @desk_view
 def overdue_badge(request: HttpRequest, restaurant: Restaurant) -> HttpResponse:
     """The header's count of overdue cases, refreshed with the book (managers: the list exists for them)."""
-    count = selectors.overdue_count(restaurant, now=timezone.now()) if is_manager(request.user) else None
+    count = selectors.overdue_count(restaurant, now=timezone.now()) if is_manager(request.user, restaurant) else None
     return render(request, "recovery/desk/overdue_badge.html", {"restaurant": restaurant, "overdue": count})
 
 

@@ -16,10 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from reservations import access
+from reservations.access import is_manager
 from reservations.api import serializers as s
 from reservations.api.views import ERRORS, IsStaffMember, staff_restaurant, validated
 from reservations.errors import ManagersOnly
-from reservations.roles import is_manager
 
 from .models import ExpectationOutcome
 from .services.outcomes import expectations_of, outcomes_mark, outcomes_of
@@ -54,7 +54,7 @@ class RangeQuery(serializers.Serializer):
 
 def manager_restaurant(request: Request, slug: str):
     restaurant = staff_restaurant(request, slug)
-    if not is_manager(request.user):
+    if not is_manager(request.user, restaurant):
         raise ManagersOnly("Only a manager may read the restaurant's reports.")
     return restaurant
 

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from reservations import access
 from reservations.errors import BookError, NotFound, NotYourRestaurant
-from reservations.roles import is_manager
 
 from .reports_api import RangeQuery
 from .services.overbooking import overbooking_cap_apply
@@ -26,7 +25,7 @@ def _manager_restaurant(request: HttpRequest, slug: str):
         raise Http404(str(exc)) from exc
     except NotYourRestaurant as exc:
         raise PermissionDenied(str(exc)) from exc
-    if not is_manager(request.user):
+    if not access.is_manager(request.user, restaurant):
         raise PermissionDenied("Only a manager may read the restaurant's reports.")
     return restaurant
 

@@ -9,6 +9,11 @@ restaurant's book answers 403 (`NotYourRestaurant`), its rows by id 404
 (`NotFound`, the same answer as for a row that does not exist, so ids leak
 nothing), and lists simply never contain them. A superuser is an admin of
 every restaurant.
+
+A role is the membership's (`StaffMembership.role`), so it is asked with the
+restaurant in hand: `is_manager(user, restaurant)`. A manager at one
+restaurant is a host at another where they are a host; the back office shows
+only the restaurants a user manages (`restaurants_managed_by`).
 """
 
 from __future__ import annotations
@@ -25,23 +30,73 @@ from .models import (
     Reservation,
     Restaurant,
     RestaurantGroup,
+    StaffMembership,
     WaitlistEntry,
 )
-from .roles import is_manager, is_staff_member
+from .roles import MANAGER
+
+
+def _roles(user) -> dict[int, str]:
+    """The user's role by restaurant id, read once per request's user object."""
+    if not hasattr(user, "_cxhost_roles"):
+        user._cxhost_roles = dict(StaffMembership.objects.filter(user=user).values_list("restaurant_id", "role"))
+    return user._cxhost_roles
+
+
+def _signed_in(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def is_staff_member(user) -> bool:
+    """A member of any restaurant's staff (or an admin): who may open the desk and the staff API at all."""
+    return _signed_in(user) and (user.is_superuser or bool(_roles(user)))
+
+
+def is_manager(user, restaurant: Restaurant | int) -> bool:
+    """A manager of this restaurant (or an admin): a manager elsewhere is, here, whatever their membership says."""
+    if not _signed_in(user):
+        return False
+    restaurant_id = restaurant if isinstance(restaurant, int) else restaurant.pk
+    return user.is_superuser or _roles(user).get(restaurant_id) == MANAGER
+
+
+def manages_any(user) -> bool:
+    """A manager somewhere (or an admin): who holds the back office's model permissions."""
+    return _signed_in(user) and (user.is_superuser or MANAGER in _roles(user).values())
 
 
 def restaurants_for(user) -> QuerySet[Restaurant]:
-    """The restaurants whose books this user works on."""
-    if user is None or not is_staff_member(user):
+    """The restaurants whose books this user works on, in any role."""
+    if not is_staff_member(user):
         return Restaurant.objects.none()
     if user.is_superuser:
         return Restaurant.objects.all()
     return Restaurant.objects.filter(memberships__user=user)
 
 
+def restaurants_managed_by(user) -> QuerySet[Restaurant]:
+    """The restaurants where this user is manager: the back office's wall."""
+    if not is_staff_member(user):
+        return Restaurant.objects.none()
+    if user.is_superuser:
+        return Restaurant.objects.all()
+    return Restaurant.objects.filter(memberships__user=user, memberships__role=MANAGER)
+
+
 def groups_for(user) -> QuerySet[RestaurantGroup]:
     """The restaurant groups whose guests this user may see."""
     return RestaurantGroup.objects.filter(restaurants__in=restaurants_for(user)).distinct()
+
+
+def groups_managed_by(user) -> QuerySet[RestaurantGroup]:
+    """The restaurant groups with a restaurant this user manages: whose guests' own data they may export,
+    erase or edit in the back office."""
+    return RestaurantGroup.objects.filter(restaurants__in=restaurants_managed_by(user)).distinct()
+
+
+def manages_guest(user, guest: Guest) -> bool:
+    """A manager at one of the guest's group's restaurants (a guest is the chain's, not one restaurant's)."""
+    return groups_managed_by(user).filter(pk=guest.group_id).exists()
 
 
 _BY_SLUG_SQL = f"SELECT * FROM {Restaurant._meta.db_table} WHERE slug = %s"
@@ -79,9 +134,9 @@ def staff_usernames_for(user) -> QuerySet:
     from django.contrib.auth import get_user_model
     from django.db.models.functions import Lower
 
-    if user is None or not is_manager(user):
+    if user is None or not manages_any(user):
         return get_user_model().objects.none().values_list("username", flat=True)
-    staff = get_user_model().objects.filter(restaurant_memberships__restaurant__in=restaurants_for(user))
+    staff = get_user_model().objects.filter(restaurant_memberships__restaurant__in=restaurants_managed_by(user))
     return staff.annotate(lowered=Lower("username")).values_list("lowered", flat=True)
 
 
@@ -101,6 +156,10 @@ def login_successes_for(user) -> QuerySet[LoginSuccess]:
 
 def reservations_for(user) -> QuerySet[Reservation]:
     return Reservation.objects.filter(restaurant__in=restaurants_for(user))
+
+
+def reservations_managed_by(user) -> QuerySet[Reservation]:
+    return Reservation.objects.filter(restaurant__in=restaurants_managed_by(user))
 
 
 def reservation_for(user, pk: int) -> Reservation:
@@ -141,6 +200,10 @@ def comp_for(user, pk: int) -> Gesture:
 
 def guests_for(user) -> QuerySet[Guest]:
     return Guest.objects.filter(group__in=groups_for(user))
+
+
+def guests_managed_by(user) -> QuerySet[Guest]:
+    return Guest.objects.filter(group__in=groups_managed_by(user))
 
 
 def guest_for(user, pk: int) -> Guest:

@@ -1,9 +1,11 @@
 """The manager's back office: configure the room and its rules; see overrides and refusals.
 
-A manager sees and edits only their own restaurants' rows, and picks only
-their own restaurants, tables and guests in forms: every page is scoped
-through `reservations.access` (a superuser sees everything). Restaurant
-groups and staff memberships are the superuser's to manage.
+A manager sees and edits only the rows of the restaurants where they are
+manager (a host somewhere else sees nothing of that restaurant here), and
+picks only those restaurants, their tables and their groups' guests in
+forms: every page is scoped through `reservations.access.*_managed_by`
+(a superuser sees everything). Restaurant groups and staff memberships,
+roles included, are the superuser's to manage.
 """
 
 from django import forms
@@ -46,7 +48,6 @@ from .models import (
     TurnTime,
     WaitlistEntry,
 )
-from .roles import is_manager
 from .services.booking import reservation_transition
 from .services.gestures import gesture_approve
 from .services.guests import phone_read
@@ -63,7 +64,7 @@ admin.site.site_url = "/desk/"  # "View site" leads staff to the front desk
 
 
 class ScopedChoices:
-    """Form choices limited to the user's own restaurants, their tables and areas, and their groups' guests."""
+    """Form choices limited to the restaurants the user manages, their tables and areas, and their groups' guests."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         self._limit(db_field, request, kwargs)
@@ -75,33 +76,33 @@ class ScopedChoices:
 
     @staticmethod
     def _limit(db_field, request, kwargs) -> None:
-        restaurants = access.restaurants_for(request.user)
+        restaurants = access.restaurants_managed_by(request.user)
         choices = {
             Restaurant: lambda: restaurants,
-            RestaurantGroup: lambda: access.groups_for(request.user),
+            RestaurantGroup: lambda: access.groups_managed_by(request.user),
             Table: lambda: Table.objects.filter(restaurant__in=restaurants),
             Area: lambda: Area.objects.filter(restaurant__in=restaurants),
-            Guest: lambda: access.guests_for(request.user),
-            Reservation: lambda: access.reservations_for(request.user),
+            Guest: lambda: access.guests_managed_by(request.user),
+            Reservation: lambda: access.reservations_managed_by(request.user),
         }
         if db_field.related_model in choices:
             kwargs["queryset"] = choices[db_field.related_model]()
 
 
 class ScopedAdmin(ScopedChoices, admin.ModelAdmin):
-    """Every admin page of the book: rows of the user's own restaurants only."""
+    """Every admin page of the book: rows of the restaurants the user manages only."""
 
     restaurant_lookup = "restaurant"  # the path from the model to its restaurant
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        return queryset.filter(**{f"{self.restaurant_lookup}__in": access.restaurants_for(request.user)})
+        return queryset.filter(**{f"{self.restaurant_lookup}__in": access.restaurants_managed_by(request.user)})
 
     def changelist_view(self, request, extra_context=None):
         # The date drill-down (date_hierarchy) counts days in the current time zone: make it the restaurants'
         # own when they share one, so a booking at 00:30 in Kyiv is under its Kyiv day. Rendered inside,
         # because the list's query runs when the page is rendered.
-        restaurants = access.restaurants_for(request.user).order_by()
+        restaurants = access.restaurants_managed_by(request.user).order_by()
         zones = set(restaurants.values_list("time_zone", flat=True).distinct()[:2])
         if len(zones) != 1:
             return super().changelist_view(request, extra_context)
@@ -140,8 +141,8 @@ class ScopedHistory(SimpleHistoryAdmin):
         if request.user.is_superuser:
             return True
         if hasattr(last, "restaurant_id"):
-            return access.restaurants_for(request.user).filter(pk=last.restaurant_id).exists()
-        return access.groups_for(request.user).filter(pk=getattr(last, "group_id", None)).exists()
+            return access.restaurants_managed_by(request.user).filter(pk=last.restaurant_id).exists()
+        return access.groups_managed_by(request.user).filter(pk=getattr(last, "group_id", None)).exists()
 
 
 class SuperuserOnlyAdmin(admin.ModelAdmin):
@@ -171,7 +172,7 @@ class TypedPhoneSearch:
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         phones = set()
-        countries = access.restaurants_for(request.user).order_by().values_list("country", flat=True).distinct()
+        countries = access.restaurants_managed_by(request.user).order_by().values_list("country", flat=True).distinct()
         for country in countries:
             try:
                 phones.add(phone_read(search_term, Restaurant(country=country)))
@@ -342,8 +343,8 @@ class RestaurantGroupAdmin(SuperuserOnlyAdmin):
 
 @admin.register(StaffMembership)
 class StaffMembershipAdmin(SuperuserOnlyAdmin):
-    list_display = ["user", "restaurant"]
-    list_filter = [BY_RESTAURANT]
+    list_display = ["user", "restaurant", "role"]
+    list_filter = [BY_RESTAURANT, "role"]
     autocomplete_fields = ["user"]
 
 
@@ -603,12 +604,13 @@ class GuestAdmin(TypedPhoneSearch, ScopedChoices, ScopedHistory, admin.ModelAdmi
     actions = [erase_guests]
 
     def has_erase_permission(self, request) -> bool:
-        # Erasing is a manager's decision (or an admin's), never a host's.
-        return is_manager(request.user)
+        # Erasing is a manager's decision (or an admin's), never a host's; the list holds only guests of
+        # groups where the user manages a restaurant.
+        return access.manages_any(request.user)
 
     def get_queryset(self, request):
-        # A guest is the group's: a manager sees the guests of their restaurants' groups.
-        return super().get_queryset(request).filter(group__in=access.groups_for(request.user))
+        # A guest is the group's: a manager sees the guests of the groups of the restaurants they manage.
+        return super().get_queryset(request).filter(group__in=access.groups_managed_by(request.user))
 
 
 @admin.register(WaitlistEntry)
@@ -789,7 +791,7 @@ class InboundMessageAdmin(ScopedAdmin):
         queryset = super(ScopedAdmin, self).get_queryset(request).select_related("restaurant")
         if request.user.is_superuser:
             return queryset  # also texts from numbers no restaurant ever texted
-        return queryset.filter(restaurant__in=access.restaurants_for(request.user))
+        return queryset.filter(restaurant__in=access.restaurants_managed_by(request.user))
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -8,16 +8,18 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from . import access
 from .models import LoginFailure, LoginSuccess
-from .roles import is_manager
 from .services.logins import login_locks_clear
 
 
 class ManagersReadOnly(admin.ModelAdmin):
+    """Scoped to the staff of the restaurants the user manages (`access.login_*_for`): a login record has no
+    restaurant of its own, only a username."""
+
     def has_module_permission(self, request) -> bool:
-        return is_manager(request.user)
+        return access.manages_any(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return is_manager(request.user)
+        return access.manages_any(request.user)
 
     def has_add_permission(self, request) -> bool:
         return False

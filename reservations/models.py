@@ -182,17 +182,23 @@ class Restaurant(models.Model):
 
 
 class StaffMembership(models.Model):
-    """A member of staff works at this restaurant: the wall every read and write is scoped by."""
+    """A member of staff works at this restaurant, as its host or its manager: the wall every read and write is
+    scoped by, and the role that holds inside it only (a manager here may be a host next door)."""
+
+    class Role(models.TextChoices):
+        HOST = "host", pgettext_lazy("staff role", "host")
+        MANAGER = "manager", pgettext_lazy("staff role", "manager")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="restaurant_memberships")
     restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.HOST)
 
     class Meta:
         ordering = ["restaurant", "user"]
         constraints = [models.UniqueConstraint(fields=["user", "restaurant"], name="membership_unique")]
 
     def __str__(self) -> str:
-        return f"{self.user} at {self.restaurant}"
+        return f"{self.user}, {self.role} at {self.restaurant}"
 
 
 class Area(models.Model):

@@ -77,7 +77,8 @@ def steakhouse(db):
 
 @pytest.fixture
 def staff(samna, steakhouse):
-    """The demo's users: host, manager (Samna), admin (everywhere), steak-host, steak-manager (The Steakhouse)."""
+    """The demo's users: host, manager (Samna), admin (everywhere), steak-host, steak-manager (The Steakhouse),
+    duo (manager at The Steakhouse, host at Samna)."""
     demo_users_reset(password=DEMO_PASSWORD)
     from django.contrib.auth import get_user_model
 

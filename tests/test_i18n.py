@@ -109,19 +109,21 @@ def test_a_superuser_gets_the_language_of_the_desk_they_open(samna, steakhouse, 
     assert '<html lang="en">' in html(admin.get(f"/desk/{steakhouse.slug}/"))
 
 
-def test_staff_of_no_restaurant_get_english_whatever_the_browser_says(samna, staff):
+def test_a_user_of_no_restaurant_is_refused_in_their_browsers_language(samna, staff):
+    """Staff are members (a role is a membership's): without one, the desk refuses them as any visitor, in
+    the language their browser asks for, with no restaurant's to take."""
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
 
-    nobody = get_user_model().objects.create_user("new-host", password=DEMO_PASSWORD)
-    nobody.groups.add(Group.objects.get(name="host"))
+    get_user_model().objects.create_user("new-host", password=DEMO_PASSWORD)  # no membership yet
     client = logged_in("new-host", HTTP_ACCEPT_LANGUAGE="uk")
 
-    page = client.get("/desk/").content.decode()
+    refused = client.get("/desk/")
 
-    assert '<html lang="en">' in page and "Not allowed" in page
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
-    assert "Заборонено" in client.get("/desk/").content.decode()  # their own choice still counts
+    assert refused.status_code == 403
+    page = refused.content.decode()
+    assert '<html lang="uk">' in page and "Заборонено" in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert "Not allowed" in client.get("/desk/").content.decode()  # their own choice still counts
 
 
 def test_the_restaurant_default_names_a_status_in_its_language(samna, staff, tuesday):

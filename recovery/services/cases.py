@@ -13,9 +13,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from reservations.access import is_manager
 from reservations.errors import ManagersOnly
 from reservations.models import Guest, Refusal, Reservation, Restaurant, WaitlistEntry
-from reservations.roles import is_manager
 
 from ..errors import CaseClosed
 from ..models import CaseAction, RecoveryCase
@@ -130,7 +130,7 @@ def case_record(*, case: RecoveryCase, kind: str, note: str = "", by, now: datet
     """
     if kind not in STAFF_STEPS:
         raise ValueError(f"Staff do not record {kind!r} by hand.")
-    if kind in MANAGER_STEPS and not is_manager(by):
+    if kind in MANAGER_STEPS and not is_manager(by, case.restaurant_id):
         raise ManagersOnly("Only a manager records a refund: money leaves the till.")
     with transaction.atomic():
         current = RecoveryCase.objects.select_for_update().get(pk=case.pk)
@@ -147,7 +147,7 @@ def case_decide(*, case: RecoveryCase, status: str, note: str = "", by, now: dat
     """
     if status not in CLOSING:
         raise ValueError(f"A case closes as resolved or lost, not {status!r}.")
-    if not is_manager(by):
+    if not is_manager(by, case.restaurant_id):
         raise ManagersOnly("Only a manager closes a case; record what you did for the guest as an action.")
     with transaction.atomic():
         current = RecoveryCase.objects.select_for_update().get(pk=case.pk)

@@ -11,8 +11,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from reservations.access import is_staff_member
 from reservations.models import Refusal, Reservation
-from reservations.roles import is_staff_member
 
 from ..models import RecoveryCase
 from .case_gestures import case_gesture

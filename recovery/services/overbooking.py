@@ -7,9 +7,9 @@ from datetime import date, datetime
 from django.db import transaction
 from django.utils import timezone
 
+from reservations.access import is_manager
 from reservations.errors import InvalidInput, ManagersOnly
 from reservations.models import OverbookingPolicy, Reservation, Restaurant
-from reservations.roles import is_manager
 
 from ..errors import NotEnoughHistory
 from ..models import OverbookingCapChange
@@ -27,7 +27,7 @@ def overbooking_cap_apply(
     The suggestion is computed again here, from the same history the manager saw, never taken from the
     request: the cap a client sends is not trusted. The change is recorded with who, when and why.
     """
-    if not is_manager(by):
+    if not is_manager(by, restaurant):
         raise ManagersOnly("Only a manager may change the overbooking policy.")
     suggestions = {s["service"]: s for s in cap_suggestions(
         restaurant, visit_rows(restaurant, ServiceClock(restaurant), date_from, date_to))}

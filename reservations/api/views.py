@@ -21,7 +21,6 @@ from cxhost.redis_guard import describe
 from .. import access, engine, history, selectors
 from ..errors import BookBusy, BookError, InvalidCredentials, ManagersOnly, TableTaken
 from ..models import IdempotencyKey, Reservation, Restaurant
-from ..roles import is_manager, is_staff_member
 from ..services.auth import token_issue, token_revoke, tokens_revoke_all
 from ..services.booking import TRANSITIONS, reservation_create, reservation_transition
 from ..services.gestures import gesture_approve, gesture_present
@@ -80,13 +79,13 @@ class IsStaffMember(BasePermission):
     message = "Only the restaurant's staff may do this."
 
     def has_permission(self, request, view) -> bool:
-        return is_staff_member(request.user)
+        return access.is_staff_member(request.user)
 
 
 def require_staff(request: Request) -> None:
     if not request.user.is_authenticated:
         raise exceptions.NotAuthenticated()
-    if not is_staff_member(request.user):
+    if not access.is_staff_member(request.user):
         raise exceptions.PermissionDenied(IsStaffMember.message)
 
 
@@ -455,9 +454,10 @@ class ReservationHistoryView(APIView):
 
 
 def manager_guest(request: Request, pk: int):
-    """A guest of the caller's groups, for a manager only (another group's guest is 404 before the role)."""
+    """A guest of the caller's groups, for a manager at one of the group's restaurants only (another group's
+    guest is 404 before the role; a host here who manages elsewhere is a host here)."""
     guest = access.guest_for(request.user, pk)
-    if not is_manager(request.user):
+    if not access.manages_guest(request.user, guest):
         raise ManagersOnly()
     return guest
 

@@ -20,7 +20,6 @@ from django_htmx.http import HttpResponseClientRedirect
 from .. import access
 from ..errors import BookError, NotFound, NotYourRestaurant
 from ..models import Reservation, Restaurant, WaitlistEntry
-from ..roles import is_staff_member
 from . import board as b
 
 UNDO_KEY = "desk_undo"
@@ -44,7 +43,7 @@ def desk_view(view):
                 page = request.htmx.current_url_abs_path or reverse("desk-page", kwargs={"slug": slug})
                 return HttpResponseClientRedirect(f"{reverse('login')}?next={quote(page)}")
             return redirect_to_login(request.get_full_path())
-        if not is_staff_member(request.user):
+        if not access.is_staff_member(request.user):
             return forbidden(request, _("Only the restaurant's staff may use the desk."))
         try:
             restaurant = access.restaurant_for(request.user, slug)

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .. import access, engine, selectors
 from ..errors import NoTables, NotFound, OverrideForbidden
 from ..models import Restaurant
-from ..roles import is_manager
 from ..services.booking import TRANSITIONS, refusal_record, reservation_create, reservation_transition
 from ..services.gestures import gesture_approve, gesture_present
 from ..services.guests import guest_update
@@ -52,7 +51,8 @@ def _board_context(request: HttpRequest, restaurant: Restaurant) -> dict:
     board = b.board_build(restaurant, query.day(b.tonight(restaurant, now)),
                           service=query.cleaned_data.get("service"), now=now)
     view = query.cleaned_data.get("view") or "timeline"
-    return {"restaurant": restaurant, "board": board, "view": view, "is_manager": is_manager(request.user),
+    return {"restaurant": restaurant, "board": board, "view": view,
+            "is_manager": access.is_manager(request.user, restaurant),
             "query": f"date={board.day.isoformat()}&view={view}&service={board.service}"}
 
 
@@ -81,7 +81,7 @@ def booking_panel(request: HttpRequest, restaurant: Restaurant, pk: int) -> Http
     notes, gestures = selectors.booking_floor_notes(reservation)
     return render(request, "desk/partials/booking_panel.html", {
         "restaurant": restaurant, "r": reservation, "badges": b.badges(reservation),
-        "notes": notes, "gestures": gestures, "is_manager": is_manager(request.user),
+        "notes": notes, "gestures": gestures, "is_manager": access.is_manager(request.user, restaurant),
         "tables": b.tables_of(reservation), "actions": [(a, b.ACTION_LABELS[a]) for a in sources],
         "status_label": b.STATUS_LABELS.get(reservation.status, reservation.status),
     })
@@ -95,7 +95,7 @@ def booking_panel(request: HttpRequest, restaurant: Restaurant, pk: int) -> Http
 def seat_form(request: HttpRequest, restaurant: Restaurant, pk: int) -> HttpResponse:
     reservation = selectors.reservation_get(reservation_here(request, restaurant, pk).pk)
     return render(request, "desk/partials/seat_form.html", {
-        "restaurant": restaurant, "r": reservation, "is_manager": is_manager(request.user),
+        "restaurant": restaurant, "r": reservation, "is_manager": access.is_manager(request.user, restaurant),
         **b.seat_choices(restaurant, reservation, timezone.now()),
     })
 
@@ -197,7 +197,7 @@ def _no_tables(request: HttpRequest, restaurant: Restaurant, form: BookingForm, 
         "start_value": start.astimezone(restaurant.tz).strftime("%Y-%m-%dT%H:%M"),
         "reasons": [b.REASON_LABELS.get(r, r) for r in refused.reasons], "reason_codes": ",".join(refused.reasons),
         "alternatives": [a.astimezone(restaurant.tz).strftime("%H:%M") for a in refused.alternatives],
-        "is_manager": is_manager(request.user),
+        "is_manager": access.is_manager(request.user, restaurant),
     }, status=409)
 
 
@@ -210,7 +210,7 @@ def booking_create(request: HttpRequest, restaurant: Restaurant) -> HttpResponse
             "restaurant": restaurant, "form": form, "walk_in": False, "slots": []}, status=400)
     data = form.cleaned_data
     override = data["override_reason"]
-    if override is not None and not is_manager(request.user):
+    if override is not None and not access.is_manager(request.user, restaurant):
         raise OverrideForbidden()
     if override is None:
         # Ask the book first: a "no" is shown with its alternatives, and recorded when the host records the

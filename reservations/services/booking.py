@@ -12,6 +12,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from .. import engine, selectors
+from ..access import is_manager
 from ..errors import (
     BookError,
     InvalidInput,
@@ -34,7 +35,6 @@ from ..models import (
     Table,
     TableRelease,
 )
-from ..roles import is_manager
 from ..signals import reservation_moved, tables_released
 from .guests import GuestDetails, guest_resolve
 from .idempotency import idempotency_settle, idempotency_settle_refusal
@@ -111,9 +111,10 @@ def tables_by_name(restaurant: Restaurant, names: Sequence[str]) -> engine.Seati
     return engine.seating_of([(t.pk, t.name, t.min_covers, t.max_covers) for t in chosen])
 
 
-def check_override(*, by, override_reason: str | None) -> None:
-    """An override is a manager's (or an admin's) discretion; from anyone else it is refused outright."""
-    if override_reason is not None and not is_manager(by):
+def check_override(*, by, restaurant: Restaurant, override_reason: str | None) -> None:
+    """An override is this restaurant's manager's (or an admin's) discretion; from anyone else, a manager
+    elsewhere included, it is refused outright."""
+    if override_reason is not None and not is_manager(by, restaurant):
         raise OverrideForbidden()
 
 
@@ -159,7 +160,7 @@ def reservation_create(
     `idempotency` key is settled with the answer in that same transaction.
     """
     now = now or timezone.now()
-    check_override(by=by, override_reason=override_reason)
+    check_override(by=by, restaurant=restaurant, override_reason=override_reason)
     if override_reason is not None and channel == Channel.ONLINE:
         raise InvalidInput({"override": ["Online bookings cannot be overridden; book by phone or host."]})
     config = selectors.restaurant_config(restaurant)
@@ -342,7 +343,7 @@ def reservation_transition(
         raise InvalidTransition(f"Unknown action {action!r}.")
     if override_reason is not None and action != "seat":
         raise InvalidInput({"override": ["Only seating a party takes an override."]})
-    check_override(by=by, override_reason=override_reason)
+    check_override(by=by, restaurant=reservation.restaurant, override_reason=override_reason)
     now = now or timezone.now()
     sources, target = TRANSITIONS[action]
     restaurant = reservation.restaurant

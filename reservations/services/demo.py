@@ -1,12 +1,11 @@
-"""The contract's demo restaurants: Samna with its three users, and The Steakhouse next door with its own two."""
+"""The contract's demo restaurants: Samna with its three users, The Steakhouse next door with its own two, and
+`duo`, who manages The Steakhouse and hosts at Samna."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import Q
 
 from ..models import (
     Area,
@@ -33,12 +32,6 @@ TABLES = [  # name, area, min, max
 ]
 COMBINATIONS = [(("T11", "T12"), 3, 4), (("T9", "T10"), 7, 10)]
 TURN_TIMES = [(1, 2, 90), (3, 4, 120), (5, 6, 150), (7, 10, 180)]
-# What a manager configures in the admin; hosts work through the desk and the API.
-MANAGER_MODELS = ["restaurant", "area", "table", "tablecombination", "servicehours", "closure", "turntime",
-                  "holdbackrule", "overbookingpolicy", "reservation", "refusal", "guest", "waitlistentry", "gesture",
-                  "staffnote", "outboundmessage", "inboundmessage", "reservationtable", "tablerelease"]
-# The recovery app's pages: the manager reads cases and offers and closes cases there.
-MANAGER_RECOVERY_MODELS = ["recoverycase", "caseaction", "recoveryoffer"]
 
 
 def _fresh_restaurant(*, slug: str, name: str, language: str = "uk") -> Restaurant:
@@ -107,42 +100,38 @@ def steakhouse_reset() -> Restaurant:
     return steakhouse
 
 
-# username: (role group, the demo restaurant they work at); None, None is the superuser.
-DEMO_USERS = {
-    "host": (HOST, DEMO_SLUG),
-    "manager": (MANAGER, DEMO_SLUG),
-    "admin": (None, None),
-    "steak-host": (HOST, STEAKHOUSE_SLUG),
-    "steak-manager": (MANAGER, STEAKHOUSE_SLUG),
+# username: {restaurant slug: role}; an empty dict is the superuser, an admin of every restaurant.
+DEMO_USERS: dict[str, dict[str, str]] = {
+    "host": {DEMO_SLUG: HOST},
+    "manager": {DEMO_SLUG: MANAGER},
+    "admin": {},
+    "steak-host": {STEAKHOUSE_SLUG: HOST},
+    "steak-manager": {STEAKHOUSE_SLUG: MANAGER},
+    "duo": {STEAKHOUSE_SLUG: MANAGER, DEMO_SLUG: HOST},  # a role is the membership's, not the person's
 }
 
 
 @transaction.atomic
 def demo_users_reset(*, password: str) -> None:
-    """The demo's staff, each a member of their own restaurant only (the admin reaches every one)."""
+    """The demo's staff, each a member of their own restaurants only, in their role there (the admin reaches
+    every one)."""
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
-    host_group, _ = Group.objects.get_or_create(name=HOST)
-    manager_group, _ = Group.objects.get_or_create(name=MANAGER)
-    manager_group.permissions.set(Permission.objects.filter(
-        Q(content_type__app_label="reservations", content_type__model__in=MANAGER_MODELS)
-        | Q(content_type__app_label="recovery", content_type__model__in=MANAGER_RECOVERY_MODELS)
-    ))
-    roles = {HOST: host_group, MANAGER: manager_group, None: None}
     restaurants = {r.slug: r for r in Restaurant.objects.filter(slug__in=[DEMO_SLUG, STEAKHOUSE_SLUG])}
-    for username, (role, slug) in DEMO_USERS.items():
-        group, superuser = roles[role], role is None
+    for username, roles in DEMO_USERS.items():
         user, _ = User.objects.get_or_create(username=username)
-        user.is_superuser = superuser
-        user.is_staff = role != HOST  # the admin site is the manager's and the admin's
+        user.is_superuser = not roles
+        user.is_staff = not roles or MANAGER in roles.values()  # the admin site's door: managers' and the admin's
         user.is_active = True
         user.set_password(password)
         user.save()  # a new password ends the user's old API tokens (reservations.signals)
-        user.groups.set([group] if group else [])
+        user.groups.clear()  # roles are memberships' (migration 0023): a Django group grants nothing here
         StaffMembership.objects.filter(user=user).delete()
-        if slug in restaurants:
-            StaffMembership.objects.create(user=user, restaurant=restaurants[slug])
+        StaffMembership.objects.bulk_create(
+            StaffMembership(user=user, restaurant=restaurants[slug], role=role)
+            for slug, role in roles.items() if slug in restaurants
+        )
 
 
 # --- a book to look at: `seed_demo` fills tonight and the coming Saturday ----------------------------------------

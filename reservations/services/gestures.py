@@ -44,9 +44,9 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from .. import engine, selectors
+from ..access import is_manager
 from ..errors import GestureNeedsApproval, InvalidInput, InvalidTransition, ManagersOnly
 from ..models import Gesture, Reservation, StaffNote
-from ..roles import is_manager
 from .booking import lock_book_for, service_day
 from .guests import merge_unique
 from .locking import for_update, require_book_lock
@@ -165,7 +165,7 @@ def gesture_propose(
             raise InvalidTransition(f"This booking is {status}: there is nobody to give it to.")
         cost = item_cost(restaurant, item)
         beyond = _beyond_rules(reservation, cost=cost, announced=announced)
-        manager = is_manager(by)
+        manager = is_manager(by, restaurant)
         Gesture.objects.create(
             restaurant=restaurant, reservation=reservation, guest=reservation.guest, item=item, occasion=occasion,
             reason=reason, prompt=PROMPT.format(because=BECAUSE[occasion]), cost=cost, created_at=now,
@@ -201,7 +201,7 @@ def item_cost(restaurant, item: str) -> Decimal:
 
 def gesture_approve(*, gesture: Gesture, by, now: datetime | None = None) -> Gesture:
     """A manager lets an over-budget gesture through: it is queued for the floor like any other."""
-    if not is_manager(by):
+    if not is_manager(by, gesture.restaurant_id):
         raise ManagersOnly("Only a manager may approve a gesture over the service's budget.")
     with transaction.atomic(durable=True):
         current = Gesture.objects.select_for_update().get(pk=gesture.pk)

@@ -14,7 +14,7 @@ import threading
 import pytest
 from django.db import connection
 
-from reservations.models import Gesture, Reservation, StaffNote
+from reservations.models import Gesture, Reservation, StaffMembership, StaffNote
 from reservations.services.booking import reservation_create
 from reservations.services.guests import GuestDetails
 from reservations.tasks import prepare_for_guest_task
@@ -67,7 +67,10 @@ def run_at_once(reservation_ids: list[int]) -> list[bool]:
 @pytest.fixture
 def bistro(transactional_db, staff, settings):
     settings.CXHOST_PREPARE_RACE_DELAY_MS = 300
-    return small_restaurant(tables=1, slug="bistro")
+    bistro = small_restaurant(tables=1, slug="bistro")
+    # Samna's manager manages it too: an override is a manager's of this restaurant.
+    StaffMembership.objects.create(user=staff["manager"], restaurant=bistro, role=StaffMembership.Role.MANAGER)
+    return bistro
 
 
 def test_duplicated_tasks_at_once_make_one_dessert_and_one_note(bistro, staff, tuesday):

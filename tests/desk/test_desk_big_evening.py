@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -37,8 +36,7 @@ def _big_with(per_day: int):
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save()
-        user.groups.add(Group.objects.get_or_create(name="host")[0])
-    StaffMembership.objects.get_or_create(user=user, restaurant=big)
+    StaffMembership.objects.get_or_create(user=user, restaurant=big, defaults={"role": StaffMembership.Role.HOST})
     tomorrow = timezone.localdate(timezone=big.tz) + timedelta(days=1)
     # The load's guests all came in its two days of history: one booking in five goes to a guest never seen.
     evening = Reservation.objects.filter(restaurant=big, start__range=local_day_range(big, tomorrow)).order_by("id")

@@ -167,3 +167,24 @@ def test_dates_off_the_calendar_are_bad_input_never_an_error_page(host, day):
     assert host.get(f"/desk/samna/?date={day}").status_code == 200
     assert host.get(f"/desk/samna/slots/?party_size=2&date={day}").status_code == 200
     assert not Reservation.objects.exists() and not Refusal.objects.exists()
+
+
+def test_a_manager_next_door_is_a_host_at_this_desk(samna, steakhouse, staff, saturday):
+    """`duo` manages The Steakhouse and hosts at Samna: at Samna's desk no Override, and one posted is refused;
+    at The Steakhouse's, a manager's seat form with its reason."""
+    fill_for_four(samna, staff, saturday, "20:00")
+    duo = desk_client(staff["duo"])
+
+    dialog = book(duo, saturday, "20:00")
+    assert dialog.status_code == 409
+    assert 'data-testid="override"' not in dialog.content.decode()
+    forbidden = book(duo, saturday, "20:00", override_reason="my friend")
+    assert forbidden.status_code == 403
+    assert not Reservation.objects.filter(guest__phone=PHONE).exists()
+
+    steak = reservation_create(restaurant=steakhouse, start=kyiv(saturday, "20:00"), party_size=2, channel="phone",
+                               guest=GuestDetails(name="Taras"), by=staff["steak-host"])
+    samna_party = Reservation.objects.filter(restaurant=samna).first()
+    assert 'name="override_reason"' in duo.get(f"/desk/steakhouse/r/{steak.pk}/seat-tables/", **HX).content.decode()
+    assert 'name="override_reason"' not in duo.get(f"/desk/samna/r/{samna_party.pk}/seat-tables/",
+                                                   **HX).content.decode()

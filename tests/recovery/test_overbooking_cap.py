@@ -57,8 +57,8 @@ def test_a_higher_accepted_risk_suggests_more_and_too_little_history_suggests_no
 def bistro(staff):
     """Four tables for four, dinner 12:00–22:00 every day, no overbooking policy; Samna's manager works here too."""
     bistro = small_restaurant(tables=4, max_covers=4, slug="bistro")
-    StaffMembership.objects.create(user=staff["manager"], restaurant=bistro)
-    StaffMembership.objects.create(user=staff["host"], restaurant=bistro)
+    StaffMembership.objects.create(user=staff["manager"], restaurant=bistro, role=StaffMembership.Role.MANAGER)
+    StaffMembership.objects.create(user=staff["host"], restaurant=bistro, role=StaffMembership.Role.HOST)
     return bistro
 
 

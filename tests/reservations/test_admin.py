@@ -18,6 +18,7 @@ from reservations.models import (
     WaitlistEntry,
 )
 from reservations.services.booking import reservation_create
+from reservations.services.guests import GuestDetails
 from tests.conftest import kyiv, log_in
 from tests.factories import GuestFactory
 
@@ -335,11 +336,12 @@ def test_every_admin_page_of_the_book_is_scoped():
     from django.contrib import admin as django_admin
 
     from reservations.admin import GuestAdmin, ScopedAdmin, SuperuserOnlyAdmin
+    from reservations.admin_logins import ManagersReadOnly  # scoped to the staff of the restaurants one manages
 
     ours = {model: model_admin for model, model_admin in django_admin.site._registry.items()
             if model._meta.app_label == "reservations"}
     unscoped = [model.__name__ for model, model_admin in ours.items()
-                if not isinstance(model_admin, (ScopedAdmin, SuperuserOnlyAdmin, GuestAdmin))]
+                if not isinstance(model_admin, (ScopedAdmin, SuperuserOnlyAdmin, GuestAdmin, ManagersReadOnly))]
     assert unscoped == []
 
 
@@ -449,3 +451,38 @@ def test_a_restaurants_sms_sender_is_set_by_the_deployments_admin_and_only_shown
     assert 'name="sms_sender" value="+15005550100"' in admin_site.get(page).content.decode()
     managers = manager_site.get(page).content.decode()
     assert "+15005550100" in managers and 'name="sms_sender"' not in managers
+
+
+def test_the_admin_shows_a_user_only_the_restaurants_they_manage(samna, steakhouse, staff, tuesday):
+    """`duo` manages The Steakhouse and hosts at Samna: his admin is The Steakhouse's, and nothing of Samna's,
+    not even a booking of Samna's to cancel or a guest of Samna's to erase."""
+    samna_booking = book(samna, tuesday, "20:00")
+    steak_booking = book(steakhouse, tuesday, "20:00")
+    samna_guest = reservation_create(restaurant=samna, start=kyiv(tuesday, "19:00"), party_size=2, channel="phone",
+                                     guest=GuestDetails(name="Olena K.", phone="+380671234567")).guest
+    policy = OverbookingPolicy.objects.get(restaurant=samna)
+    duo = Client()
+    assert log_in(duo, "duo")
+
+    bookings = duo.get("/admin/reservations/reservation/")
+    restaurants = duo.get("/admin/reservations/restaurant/").content.decode()
+    guests = duo.get("/admin/reservations/guest/")
+    other_booking = duo.get(f"/admin/reservations/reservation/{samna_booking.pk}/change/")
+    other_policy = duo.post(f"/admin/reservations/overbookingpolicy/{policy.pk}/change/",
+                            policy_form(policy, max_overbooked_covers=40))
+    cancel = duo.post("/admin/reservations/reservation/", {
+        "action": "cancel_reservations", "_selected_action": [samna_booking.pk]})
+    erase = duo.post("/admin/reservations/guest/", {"action": "erase_guests", "_selected_action": [samna_guest.pk]})
+    table_form = duo.get("/admin/reservations/tablecombination/add/").context["adminform"].form
+
+    assert [r.pk for r in bookings.context["cl"].result_list] == [steak_booking.pk]
+    assert "The Steakhouse" in restaurants and "Samna" not in restaurants
+    assert samna_guest.pk not in [g.pk for g in guests.context["cl"].result_list]
+    assert other_booking.status_code == 302  # "doesn't exist", back to the list
+    assert other_policy.status_code == 302
+    assert OverbookingPolicy.objects.get(pk=policy.pk).max_overbooked_covers == 4
+    assert cancel.status_code in (200, 302) and erase.status_code in (200, 302)
+    samna_booking.refresh_from_db()
+    samna_guest.refresh_from_db()
+    assert samna_booking.status == Reservation.Status.BOOKED and samna_guest.name == "Olena K."
+    assert list(table_form.fields["restaurant"].queryset) == [steakhouse]

@@ -35,8 +35,8 @@ def bistro(staff):
     from reservations.models import StaffMembership
 
     bistro = small_restaurant(tables=4, slug="bistro", gesture_budget_per_service=Decimal("300.00"))
-    for who in ("host", "manager"):
-        StaffMembership.objects.create(user=staff[who], restaurant=bistro)
+    for who in ("host", "manager"):  # each in the same role here as at Samna: a role is the membership's
+        StaffMembership.objects.create(user=staff[who], restaurant=bistro, role=who)
     return bistro
 
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from reservations.models import Gesture, Reservation, StaffNote
+from reservations.models import Gesture, Reservation, StaffMembership, StaffNote
 from reservations.services.booking import reservation_create, reservation_transition
 from reservations.services.gestures import gesture_offer, gesture_present, guest_prepare, guests_prepare_pending
 from reservations.services.guests import GuestDetails
@@ -44,8 +44,11 @@ def notes(api, day) -> list[dict]:
 
 @pytest.fixture
 def bistro(staff):
-    """One table for two: a second party at the same time is booked only through a manager's override."""
-    return small_restaurant(tables=1, slug="bistro")
+    """One table for two: a second party at the same time is booked only through a manager's override (Samna's
+    manager manages it too)."""
+    bistro = small_restaurant(tables=1, slug="bistro")
+    StaffMembership.objects.create(user=staff["manager"], restaurant=bistro, role=StaffMembership.Role.MANAGER)
+    return bistro
 
 
 def won_by_override(restaurant, day, hhmm: str, manager, *, guest=OLENA, n: int = 0, **extra) -> Reservation:

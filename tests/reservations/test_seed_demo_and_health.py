@@ -102,12 +102,16 @@ def test_seed_demo_creates_the_second_restaurant_in_a_group_of_its_own(db):
     assert not HoldBackRule.objects.filter(restaurant=steak).exists()
     policy = OverbookingPolicy.objects.get(restaurant=steak)
     assert (policy.max_overbooked_covers, policy.max_party_size, policy.channels) == (6, 4, ["phone"])
-    members = {m.user.username: m.restaurant.slug for m in StaffMembership.objects.select_related("user", "restaurant")}
-    assert members == {"host": "samna", "manager": "samna", "steak-host": "steakhouse",
-                       "steak-manager": "steakhouse"}
-    users = {u.username: u for u in get_user_model().objects.filter(username__in=["steak-host", "steak-manager"])}
-    assert [g.name for g in users["steak-host"].groups.all()] == ["host"]
-    assert [g.name for g in users["steak-manager"].groups.all()] == ["manager"]
+    members = {(m.user.username, m.restaurant.slug, m.role)
+               for m in StaffMembership.objects.select_related("user", "restaurant")}
+    assert members == {("host", "samna", "host"), ("manager", "samna", "manager"),
+                       ("steak-host", "steakhouse", "host"), ("steak-manager", "steakhouse", "manager"),
+                       ("duo", "steakhouse", "manager"), ("duo", "samna", "host")}
+    users = {u.username: u
+             for u in get_user_model().objects.filter(username__in=["steak-host", "steak-manager", "duo"])}
+    assert not any(u.groups.exists() for u in users.values())  # a role is the membership's, never a Django group
+    assert (users["steak-host"].is_staff, users["steak-manager"].is_staff, users["duo"].is_staff) == (
+        False, True, True)  # the admin's door opens to a manager anywhere; what is inside is theirs only
     for username in users:
         assert token_for(username, PASSWORD).status_code == 200
 
@@ -117,8 +121,6 @@ def test_seed_demo_creates_the_three_users_with_the_password(db):
 
     users = {u.username: u for u in get_user_model().objects.filter(username__in=["host", "manager", "admin"])}
     assert set(users) == {"host", "manager", "admin"}
-    assert [g.name for g in users["host"].groups.all()] == ["host"]
-    assert [g.name for g in users["manager"].groups.all()] == ["manager"]
     assert users["admin"].is_superuser
     assert not users["host"].is_superuser and not users["manager"].is_superuser
     for username in users:
@@ -147,8 +149,8 @@ def test_rerunning_seed_demo_resets_the_book(db):
     assert TableCombination.objects.count() == 2
     assert ServiceHours.objects.count() == 14
     assert HoldBackRule.objects.count() == 1 and OverbookingPolicy.objects.count() == 2
-    assert get_user_model().objects.filter(username__in=DEMO_USERS).count() == 5
-    assert StaffMembership.objects.count() == 4  # every user but the admin, at their own restaurant
+    assert get_user_model().objects.filter(username__in=DEMO_USERS).count() == 6
+    assert StaffMembership.objects.count() == 6  # every user but the admin at their own restaurant; duo at two
     assert token_for("host", PASSWORD).status_code == 400
     new_token = token_for("host", "another-pw-1")
     assert new_token.status_code == 200

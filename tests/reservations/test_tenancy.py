@@ -2,7 +2,9 @@
 
 Samna's rows are the target. `host` and `manager` are Samna's staff (own restaurant), `steak-host` and
 `steak-manager` are The Steakhouse's (another restaurant, another group), `admin` is a superuser (every
-restaurant), `diner` is logged in but nobody's staff. A new endpoint without rows here — any URL pattern and
+restaurant), `diner` is logged in but nobody's staff, and `duo` is Samna's host who manages The Steakhouse: a
+role is the membership's, so at Samna he gets a host's answers (`test_a_manager_next_door_is_a_host_here` turns
+the table around: at The Steakhouse, a manager's). A new endpoint without rows here — any URL pattern and
 method the resolver serves under /api/v1/ — fails `test_every_endpoint_has_rows_in_the_table`, and one the
 OpenAPI schema does not document fails `test_the_schema_documents_every_endpoint_and_nothing_else`.
 """
@@ -28,8 +30,9 @@ from tests.conftest import DEMO_PASSWORD, _client_for, at, kyiv
 pytestmark = pytest.mark.django_db
 
 PHONE = "+380671234567"
-USERS = ("anon", "diner", "host", "manager", "admin", "steak-host", "steak-manager")
-OWN = ("host", "manager", "admin")
+USERS = ("anon", "diner", "host", "manager", "admin", "steak-host", "steak-manager", "duo")
+OWN = ("host", "manager", "admin", "duo")
+HOSTS = ("host", "duo")  # Samna's hosts: `duo` manages The Steakhouse, which makes him nothing more here
 # What each caller gets, by kind of endpoint (contract, "Conventions"):
 STAFF_BOOK = {"anon": 401, "diner": 403, **dict.fromkeys(OWN, 200), "steak-host": 403, "steak-manager": 403}
 STAFF_ROW = {"anon": 401, "diner": 403, **dict.fromkeys(OWN, 200), "steak-host": 404, "steak-manager": 404}
@@ -171,7 +174,7 @@ ROWS = [
     Row("reservations", "post", booking("online"), dict.fromkeys(USERS, 201), sees=anonymous_echo),
     Row("reservations", "post", booking("phone"), {**STAFF_BOOK, **dict.fromkeys(OWN, 201)}),
     Row("reservations", "post", booking("phone", override={"reason": "regular"}),
-        {**STAFF_BOOK, "host": 403, "manager": 201, "admin": 201}),
+        {**STAFF_BOOK, **dict.fromkeys(HOSTS, 403), "manager": 201, "admin": 201}),
     Row("walk-ins", "post", lambda api, w: api.post(
         "/api/v1/restaurants/samna/walk-ins/", {"party_size": 2}, format="json"),
         {**STAFF_BOOK, **dict.fromkeys(OWN, THROUGH_THE_WALL)}),
@@ -183,7 +186,7 @@ ROWS = [
     Row("staff-notes", "get", lambda api, w: api.get(
         "/api/v1/restaurants/samna/staff-notes/", {"date": w.day.isoformat()}), STAFF_BOOK, sees=the_days_notes),
     Row("comp-approve", "post", lambda api, w: api.post(f"/api/v1/comps/{w.over_budget.pk}/approve/"),
-        {**STAFF_ROW, "host": 403}),
+        {**STAFF_ROW, **dict.fromkeys(HOSTS, 403)}),
     Row("comp-present", "post", lambda api, w: api.post(f"/api/v1/comps/{w.comp.pk}/present/"), STAFF_ROW),
     Row("reservation", "get", lambda api, w: api.get(f"/api/v1/reservations/{w.reservation.pk}/"), STAFF_ROW),
     Row("reservation-action", "post", lambda api, w: api.post(
@@ -208,9 +211,9 @@ ROWS = [
         STAFF_ROW, sees=the_bookings_record),
     # A guest's own data is for managers: a host of the group is refused (403), another group's staff find nothing.
     Row("guest-export", "get", lambda api, w: api.get(f"/api/v1/guests/{w.guest.pk}/export/"),
-        {**STAFF_ROW, "host": 403}, sees=the_guests_export),
+        {**STAFF_ROW, **dict.fromkeys(HOSTS, 403)}, sees=the_guests_export),
     Row("guest-erase", "post", lambda api, w: api.post(f"/api/v1/guests/{w.guest.pk}/erase/"),
-        {**STAFF_ROW, "host": 403}, sees=the_guest_erased),
+        {**STAFF_ROW, **dict.fromkeys(HOSTS, 403)}, sees=the_guest_erased),
     Row("comp-reaction", "post", lambda api, w: api.post(
         f"/api/v1/comps/{w.comp.pk}/reaction/", {"reaction": "pleased"}, format="json"),
         {**STAFF_ROW, **dict.fromkeys(OWN, 409)}),  # not presented yet
@@ -225,11 +228,11 @@ ROWS = [
         {**STAFF_ROW, **dict.fromkeys(OWN, 409)}),  # the party has not come yet
     Row("report-recovery", "get", lambda api, w: api.get(
         "/api/v1/restaurants/samna/reports/recovery/", {"from": w.day.isoformat(), "to": w.day.isoformat()}),
-        {**STAFF_BOOK, "host": 403}),
+        {**STAFF_BOOK, **dict.fromkeys(HOSTS, 403)}),
     # No decided bookings yet, so no history for the service: a manager's click is a 400 naming `service`.
     Row("report-overbooking-cap", "post", lambda api, w: api.post(
         "/api/v1/restaurants/samna/reports/overbooking-cap/", {"service": "all day"}, format="json"),
-        {**STAFF_BOOK, "host": 403, "manager": 400, "admin": 400}),
+        {**STAFF_BOOK, **dict.fromkeys(HOSTS, 403), "manager": 400, "admin": 400}),
     Row("recovery-cases", "get", lambda api, w: api.get(
         "/api/v1/restaurants/samna/recovery-cases/", {"status": "open"}), STAFF_BOOK, sees=the_open_cases),
     Row("recovery-case", "get", lambda api, w: api.get(f"/api/v1/restaurants/samna/recovery-cases/{w.case.pk}/"),
@@ -239,10 +242,10 @@ ROWS = [
         {**STAFF_BOOK, **dict.fromkeys(OWN, 201)}),
     Row("recovery-case-resolve", "post", lambda api, w: api.post(
         f"/api/v1/restaurants/samna/recovery-cases/{w.case.pk}/resolve/", format="json"),
-        {**STAFF_BOOK, "host": 403}),
+        {**STAFF_BOOK, **dict.fromkeys(HOSTS, 403)}),
     Row("recovery-case-lose", "post", lambda api, w: api.post(
         f"/api/v1/restaurants/samna/recovery-cases/{w.case.pk}/lose/", format="json"),
-        {**STAFF_BOOK, "host": 403}),
+        {**STAFF_BOOK, **dict.fromkeys(HOSTS, 403)}),
     Row("reservation-mistakes", "post", lambda api, w: api.post(
         f"/api/v1/reservations/{w.reservation.pk}/mistakes/", {"what": "spilled_drink"}, format="json"),
         {**STAFF_ROW, **dict.fromkeys(OWN, 201)}),
@@ -380,3 +383,77 @@ def test_a_chains_guest_is_known_at_its_restaurants_and_no_other(samna, steakhou
     assert next_door.guest.name == "O. Kovalenko" and next_door.guest.expectations == []
     assert Guest.objects.filter(phone=PHONE).count() == 2
     assert Restaurant.objects.filter(group=samna.group).count() == 2
+
+
+# --- a role is the membership's: `duo` manages The Steakhouse and hosts at Samna --------------------------------
+
+# The manager-only operations, each with the answer a manager gets (no decided bookings yet: the cap is a 400
+# naming `service`) and the 403 code a host gets. The same call at either restaurant.
+MANAGERS_ONLY = {
+    "override": (201, "override_forbidden"),
+    "comp-approve": (200, "managers_only"),
+    "guest-export": (200, "managers_only"),
+    "guest-erase": (200, "managers_only"),
+    "report-recovery": (200, "managers_only"),
+    "report-overbooking-cap": (400, "managers_only"),
+    "recovery-case-resolve": (200, "managers_only"),
+}
+
+
+def _managers_call(name: str, api: APIClient, slug: str, w: World):
+    day = w.day.isoformat()
+    calls = {
+        "override": lambda: api.post(f"/api/v1/restaurants/{slug}/reservations/", {
+            "start": at(w.day, "20:00"), "party_size": 2, "channel": "phone", "override": {"reason": "regular"},
+            "guest": {"name": "Taras", "phone": "+380501112233"}}, format="json"),
+        "comp-approve": lambda: api.post(f"/api/v1/comps/{w.over_budget.pk}/approve/"),
+        "guest-export": lambda: api.get(f"/api/v1/guests/{w.guest.pk}/export/"),
+        "guest-erase": lambda: api.post(f"/api/v1/guests/{w.guest.pk}/erase/"),
+        "report-recovery": lambda: api.get(f"/api/v1/restaurants/{slug}/reports/recovery/", {"from": day, "to": day}),
+        "report-overbooking-cap": lambda: api.post(f"/api/v1/restaurants/{slug}/reports/overbooking-cap/",
+                                                   {"service": "all day"}, format="json"),
+        "recovery-case-resolve": lambda: api.post(f"/api/v1/restaurants/{slug}/recovery-cases/{w.case.pk}/resolve/",
+                                                  format="json"),
+    }
+    return calls[name]()
+
+
+def _world_at(restaurant, host, day) -> World:
+    """A booking with a guest, an over-budget comp waiting for a manager and an open case, at `restaurant`."""
+    reservation = reservation_create(restaurant=restaurant, start=kyiv(day, "19:00"), party_size=2, channel="phone",
+                                     guest=GuestDetails(name="Olena K.", phone=PHONE), by=host)
+    restaurant.gesture_budget_per_service = 0  # every comp is over the budget: it waits for a manager
+    restaurant.save()
+    over_budget = gesture_offer(reservation=reservation, occasion="won_back", reason="turned away last week")
+    assert over_budget.status == "needs_approval"
+    case = mistake_log(reservation=reservation, what="wrong_dish", by=host)
+    return World(restaurant, reservation, None, reservation.guest, day, None, over_budget, case)
+
+
+# (restaurant, the duo's role there): the answer is the role's, never the person's best role elsewhere.
+DUO_AT = [("steakhouse", "manager"), ("samna", "host")]
+
+
+@pytest.mark.parametrize("name", list(MANAGERS_ONLY))
+@pytest.mark.parametrize(("slug", "role"), DUO_AT)
+def test_a_manager_next_door_is_a_host_here(samna, steakhouse, staff, tuesday, slug, role, name):
+    restaurant = {"samna": samna, "steakhouse": steakhouse}[slug]
+    host = staff["host" if slug == "samna" else "steak-host"]
+    w = _world_at(restaurant, host, tuesday)
+    bookings_before = Reservation.objects.filter(restaurant=restaurant).count()
+
+    response = _managers_call(name, _client_for(staff["duo"]), slug, w)
+
+    managers_status, hosts_code = MANAGERS_ONLY[name]
+    body = response.json() if response.content else {}
+    if role == "manager":
+        assert response.status_code == managers_status, body
+        return
+    assert (response.status_code, body.get("code")) == (403, hosts_code), body
+    assert body["detail"]
+    # Refused as a host is: nothing at Samna changed.
+    w.over_budget.refresh_from_db()
+    w.guest.refresh_from_db()
+    w.case.refresh_from_db()
+    assert (w.over_budget.status, w.guest.name, w.case.status) == ("needs_approval", "Olena K.", "open")
+    assert Reservation.objects.filter(restaurant=restaurant).count() == bookings_before

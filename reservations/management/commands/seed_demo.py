@@ -16,7 +16,7 @@ DEFAULT_PASSWORD = "samna-demo"
 
 class Command(BaseCommand):
     help = ("Create (or reset) the demo restaurants Samna and The Steakhouse, and the users host, manager, admin, "
-            "steak-host and steak-manager; book Samna's evening tonight and the coming Saturday (full at 20:00).")
+            "steak-host, steak-manager and duo; book Samna's evening tonight and the coming Saturday (full at 20:00).")
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help=f"password for all the demo users "
@@ -30,7 +30,7 @@ class Command(BaseCommand):
                                                  "is ready."))
         demo_users_reset(password=password)
         self.stdout.write(f"Users host, manager and admin (Samna), steak-host and steak-manager (The Steakhouse), "
-                          f"password: {password}")
+                          f"duo (manager at The Steakhouse, host at Samna), password: {password}")
         if empty:
             return
         today = timezone.localdate(timezone=samna.tz)
