@@ -11,7 +11,8 @@ and the logs. Prints a table; exits 1 with the logs' tails when a step fails. Ev
 stopped, whatever happens.
 
 Standard library only, run by the Python that builds the venv: `python3 scripts/prod_smoke.py`.
-Environment: SMOKE_PG_URL (default postgres://postgres@127.0.0.1:5432/cxhost_smoke; the database is dropped),
+Environment: SMOKE_PG_URL (default postgres://postgres@127.0.0.1:5432/cxhost_smoke_<pid>, a name of this run's own so
+two runs on one machine never drop each other's; the database is dropped),
 SMOKE_REQUIREMENTS (default requirements.txt: another file to show what it catches).
 """
 
@@ -36,7 +37,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("SMOKE_PG_URL", "postgres://postgres@127.0.0.1:5432/cxhost_smoke")
+PG_URL = os.environ.get("SMOKE_PG_URL", f"postgres://postgres@127.0.0.1:5432/cxhost_smoke_{os.getpid()}")
 REQUIREMENTS = Path(os.environ.get("SMOKE_REQUIREMENTS", PROJECT / "requirements.txt")).resolve()
 START_TIMEOUT = 180  # migrate from nothing, collectstatic and three processes, on a busy 2-core machine
 SMS_TIMEOUT = 60
