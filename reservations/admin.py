@@ -89,6 +89,20 @@ class ScopedChoices:
             kwargs["queryset"] = choices[db_field.related_model]()
 
 
+class ReadOnly:
+    """A record written by the book's services (or the events it tells of): read in the admin, never typed in,
+    changed or deleted there."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ScopedAdmin(ScopedChoices, admin.ModelAdmin):
     """Every admin page of the book: rows of the restaurants the user manages only."""
 
@@ -696,7 +710,7 @@ class StaffNoteAdmin(ScopedAdmin):
 
 
 @admin.register(TableRelease)
-class TableReleaseAdmin(ScopedAdmin):
+class TableReleaseAdmin(ReadOnly, ScopedAdmin):
     """Tables given back to the book (a cancellation, a no-show, a party leaving early, a move): what a turned-away
     guest may be offered. Written by the services with the change that freed the table; read here, never typed in."""
 
@@ -710,15 +724,6 @@ class TableReleaseAdmin(ScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("restaurant", "table", "reservation")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(OutboundMessage)
@@ -804,7 +809,7 @@ class InboundMessageAdmin(ScopedAdmin):
 
 
 @admin.register(ReservationTable)
-class ReservationTableAdmin(ScopedAdmin):
+class ReservationTableAdmin(ReadOnly, ScopedAdmin):
     """Which table each booking holds, and when: the book's own record, changed only through the book."""
 
     restaurant_lookup = "table__restaurant"
@@ -825,14 +830,6 @@ class ReservationTableAdmin(ScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("reservation__restaurant", "table__restaurant")
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReadOnlySuperuserAdmin(SuperuserOnlyAdmin):

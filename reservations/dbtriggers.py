@@ -32,11 +32,16 @@ class Watched:
     row: str
 
 
-def _pg_function(watched: Watched, event: str) -> str:
+def _changed_rows(rows: str, event: str) -> str:
+    """The rows a statement changed, from PostgreSQL's transition tables: both sides of an UPDATE (a row moved to
+    another day or restaurant changes both)."""
     if event == "UPDATE":
-        changed = f"{watched.rows.format(rows='old_rows')} UNION ALL {watched.rows.format(rows='new_rows')}"
-    else:
-        changed = watched.rows.format(rows="new_rows" if event == "INSERT" else "old_rows")
+        return f"{rows.format(rows='old_rows')} UNION ALL {rows.format(rows='new_rows')}"
+    return rows.format(rows="new_rows" if event == "INSERT" else "old_rows")
+
+
+def _pg_function(watched: Watched, event: str) -> str:
+    changed = _changed_rows(watched.rows, event)
     # Dates in order, so two statements bumping the same dates lock their rows in the same order.
     return f"""
 CREATE OR REPLACE FUNCTION {watched.name}_{event.lower()}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -140,10 +145,7 @@ class SetupWatched:
 
 
 def _setup_pg_function(watched: SetupWatched, event: str) -> str:
-    if event == "UPDATE":
-        changed = f"{watched.rows.format(rows='old_rows')} UNION ALL {watched.rows.format(rows='new_rows')}"
-    else:
-        changed = watched.rows.format(rows="new_rows" if event == "INSERT" else "old_rows")
+    changed = _changed_rows(watched.rows, event)
     return f"""
 CREATE OR REPLACE FUNCTION {watched.name}_{event.lower()}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
