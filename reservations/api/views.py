@@ -122,9 +122,11 @@ def idempotent_create(
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return produce(None)
-    who = f"user:{request.user.pk}" if request.user.is_authenticated else f"anon:{request.META.get('REMOTE_ADDR')}"
-    claim = idempotency_claim(scope=f"{who}:{request.path}", key=key.strip(),
-                              fingerprint=request_fingerprint(request.body))
+    fingerprint = request_fingerprint(request.body)
+    # An anonymous caller proves nothing but the key and the body it sends: its key lives in a namespace of that
+    # body's hash. Per address, every client behind one proxy or router shared (and could replay) one namespace.
+    who = f"user:{request.user.pk}" if request.user.is_authenticated else f"anon:{fingerprint}"
+    claim = idempotency_claim(scope=f"{who}:{request.path}", key=key.strip(), fingerprint=fingerprint)
     if isinstance(claim, Replay):
         body = claim.body if claim.body is not None else replay(claim)
         return Response(body, status=claim.status, headers={"Idempotent-Replayed": "true"})
@@ -233,8 +235,17 @@ class RestaurantReservationsView(APIView):
         restaurant = access.restaurant_public(slug)
         return idempotent_create(
             request, lambda claim: self._create(request, restaurant, claim),
-            lambda first: s.ReservationOutput(selectors.reservation_get(first.reservation_id)).data,
+            lambda first: self._replay(request, restaurant, first),
         )
+
+    def _replay(self, request: Request, restaurant: Restaurant, first: Replay) -> dict:
+        """A first answer whose body was never kept, rebuilt for this caller: staff see the booking as staff
+        do; anyone else only the guest details its own (identical) body sent, never what we hold."""
+        if access.is_member(request.user, restaurant):
+            return s.ReservationOutput(selectors.reservation_get(first.reservation_id)).data
+        sent = validated(s.ReservationInput, request.data, tz=restaurant.tz, restaurant=restaurant).guest_details()
+        return s.PublicReservationOutput(selectors.reservation_get(first.reservation_id),
+                                         context={"sent": sent}).data
 
     def _create(self, request: Request, restaurant: Restaurant, claim: IdempotencyKey | None) -> Response:
         body = request.data
