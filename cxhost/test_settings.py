@@ -19,3 +19,8 @@ CXHOST_UNSAFE_SKIP_BOOKING_LOCK = env.bool("CXHOST_UNSAFE_SKIP_BOOKING_LOCK", de
 CXHOST_BOOKING_RACE_DELAY_MS = env.int("CXHOST_BOOKING_RACE_DELAY_MS", default=0)
 # The SMS fault tests kill a worker between the provider's answer (its id stored) and the `sent` mark.
 CXHOST_SMS_SENT_MARK_DELAY_MS = env.int("CXHOST_SMS_SENT_MARK_DELAY_MS", default=0)
+# The suite books hundreds of online parties from one address and one number range: the daily caps are out of
+# its way unless a test sets them (tests/reservations/test_public_path.py), or the environment does.
+PUBLIC_BOOKINGS_PER_PHONE_PER_DAY = env.int("PUBLIC_BOOKINGS_PER_PHONE_PER_DAY", default=1_000_000)
+PUBLIC_BOOKINGS_PER_PREFIX_PER_DAY = env.int("PUBLIC_BOOKINGS_PER_PREFIX_PER_DAY", default=1_000_000)
+PUBLIC_BOOKINGS_PER_ADDRESS_PER_DAY = env.int("PUBLIC_BOOKINGS_PER_ADDRESS_PER_DAY", default=1_000_000)

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from cxhost.redis_guard import describe
 
 from .. import access, engine, history, selectors
-from ..errors import BookBusy, BookError, InvalidCredentials, ManagersOnly, TableTaken
+from ..errors import BookBusy, BookError, InvalidCredentials, ManagersOnly, TableTaken, TooManyBookings
 from ..models import IdempotencyKey, Reservation, Restaurant
 from ..roles import is_manager, is_staff_member
 from ..services.auth import token_issue, token_revoke, tokens_revoke_all
@@ -36,6 +36,7 @@ from ..services.idempotency import (
 )
 from ..services.messaging import waitlist_notify
 from ..services.privacy import erase_guest, guest_export
+from ..services.public_caps import public_booking_admit
 from ..services.walk_ins import waitlist_leave, waitlist_positions, waitlist_seat, walk_in_arrive
 from . import serializers as s
 from .auth import ExpiringTokenAuthentication
@@ -103,7 +104,7 @@ def validated(serializer_class, data, **context):
 
 
 # Answers that only say "try again": never kept for an Idempotency-Key.
-TRANSIENT = (BookBusy, TableTaken, exceptions.Throttled)
+TRANSIENT = (BookBusy, TableTaken, TooManyBookings, exceptions.Throttled)
 
 
 def idempotent_create(
@@ -256,6 +257,11 @@ class RestaurantReservationsView(APIView):
             staff_restaurant(request, restaurant.slug)
         serializer = validated(s.ReservationInput, body, tz=restaurant.tz, restaurant=restaurant)
         data = serializer.validated_data
+        member = access.is_member(request.user, restaurant)
+        if not member:
+            # Every online booking names a phone (the serializer insists) and may text it: counted before the book.
+            public_booking_admit(phone=str(serializer.guest_details().phone),
+                                 address=PublicThrottle().get_ident(request))
         reservation = reservation_create(
             restaurant=restaurant,
             start=data["start"],
@@ -268,7 +274,7 @@ class RestaurantReservationsView(APIView):
             override_reason=data["override"]["reason"] if data["override"] else None,
             idempotency=claim,
         )
-        if access.is_member(request.user, restaurant):
+        if member:
             return reservation_response(reservation, status=201)
         return public_reservation_response(reservation, serializer.guest_details(), status=201)
 
