@@ -152,6 +152,7 @@ def waiting_refusals(restaurant: Restaurant, day: date, *, now: datetime) -> lis
     refusals = (
         Refusal.objects.filter(restaurant=restaurant, start__gte=start, start__lt=end, start__gt=now - window)
         .exclude(guest_phone="")
+        .filter(phone_verified=True)  # never hold a table for, and text, a number nobody proved
         .exclude(recovery_case__status__in=[CaseStatus.RESOLVED, CaseStatus.LOST])
         .annotate(holding=Exists(pending.filter(case__refusal__guest_phone=OuterRef("guest_phone"),
                                                 restaurant=restaurant)))

@@ -36,7 +36,7 @@ from ..models import (
 )
 from ..roles import is_manager
 from ..signals import reservation_moved, tables_released
-from .guests import GuestDetails, guest_resolve
+from .guests import GuestDetails, guest_resolve, phone_proven
 from .idempotency import idempotency_settle, idempotency_settle_refusal
 from .locking import for_update, lock_book_days, require_book_lock
 from .messaging import message_queue
@@ -183,7 +183,8 @@ def reservation_create(
                 party_size=party_size,
                 channel=channel,
                 guest=guest_resolve(group=restaurant.group, details=guest, expectations=expectations,
-                                    learn=channel != Channel.ONLINE),
+                                    learn=channel != Channel.ONLINE,
+                                    proven=phone_proven(channel=channel, details=guest)),
                 by=by,
                 expectations=expectations,
                 notes=notes,
@@ -288,8 +289,9 @@ def refusal_record(
     guest: GuestDetails | None = None,
     by=None,
 ) -> Refusal:
-    """Every "no" is kept with the guest's contact: lost demand, and where recovery starts."""
-    known = selectors.guest_by_phone(restaurant.group, guest.phone) if guest and guest.phone else None
+    """Every "no" is kept with the guest's contact: lost demand, and where recovery starts (a proven phone's)."""
+    proven = phone_proven(channel=channel, details=guest)
+    known = selectors.guest_by_phone(restaurant.group, guest.phone) if proven and guest and guest.phone else None
     return Refusal.objects.create(
         restaurant=restaurant,
         start=start,
@@ -300,6 +302,7 @@ def refusal_record(
         guest=known,
         guest_name=guest.name if guest else "",
         guest_phone=guest.phone if guest and guest.phone else "",
+        phone_verified=proven,
         created_by=by if by and by.is_authenticated else None,
     )
 
