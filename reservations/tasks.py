@@ -7,8 +7,8 @@ from .models import Restaurant, WaitlistEntry
 from .services.auth import tokens_purge_expired
 from .services.gestures import guest_prepare, guests_prepare_pending
 from .services.idempotency import idempotency_purge
-from .services.public_caps import public_counts_purge
 from .services.messaging import RetryLater, reminders_queue, sms_redispatch, sms_send, thank_yous_queue
+from .services.public_caps import public_counts_purge
 from .services.waitlist import waitlist_expire
 
 
