@@ -168,8 +168,9 @@ def reservation_create(
     if problems:
         raise InvalidInput({"start": [_start_problem(p, config) for p in problems]})
 
-    # A table held for this very guest (a recovery offer they were texted) is theirs to book.
-    held_for = str(guest.phone) if guest and guest.phone else ""
+    # A table held for this very guest (a recovery offer they were texted) is theirs to book — with a phone they
+    # proved: typing someone's number does not make their table a stranger's.
+    held_for = str(guest.phone) if guest and guest.phone and phone_proven(channel=channel, details=guest) else ""
     # Only the decision and the write run under the day lock: every other booking of the evening waits for it.
     with transaction.atomic(durable=True):
         lock_book_for(restaurant, day, start, start + (config.turn_time(party_size) or config.longest_turn))
