@@ -84,10 +84,12 @@ def manage(env: dict, *args: str, quiet: bool = True) -> None:
 
 def django_env(database_url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CACHE_URL", "DEBUG", "CONN_MAX_AGE")}
+    # The volley books from one address and one number range: not an abuser's (reservations/services/public_caps.py).
+    UNCAPPED = {f"PUBLIC_BOOKINGS_PER_{k}_PER_DAY": "1000000" for k in ("PHONE", "PREFIX", "ADDRESS")}
     env.update(DATABASE_URL=database_url, CONN_MAX_AGE="60", DJANGO_SETTINGS_MODULE="cxhost.settings", HTTPS="0",
                SECRET_KEY="bench-" + "k" * 20 + "x9Z2q", ALLOWED_HOSTS="127.0.0.1,localhost",
                PUBLIC_THROTTLE_RATE="1000000/min", GUNICORN_ACCESS_LOG="", SMS_BACKEND="file",
-               SMS_FILE_PATH=os.devnull)
+               SMS_FILE_PATH=os.devnull, **UNCAPPED)
     return env
 
 

@@ -30,6 +30,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxhost.settings")
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # a production-shaped server, DEBUG off
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault("PUBLIC_THROTTLE_RATE", "1000000/min")  # the benchmark's volley is not an abuser
+for _cap in ("PHONE", "PREFIX", "ADDRESS"):  # one address, one number range: not an abuser's
+    os.environ.setdefault(f"PUBLIC_BOOKINGS_PER_{_cap}_PER_DAY", "1000000")
 os.environ.setdefault("HTTPS", "0")  # plain http on this machine: no redirect to https
 
 import django  # noqa: E402

@@ -55,7 +55,8 @@ def seed(restaurant, count: int, now: datetime, start_at: int) -> None:
                 minutes=15 * rng.randint(0, 15))
         start = start.replace(second=0, microsecond=0, minute=start.minute - start.minute % 15)
         refusals.append(Refusal(restaurant=restaurant, start=start, party_size=2, channel="online",
-                                reasons=["fully_booked"], guest_name=f"Guest {n}", guest_phone=f"+38067{n:07d}"))
+                                reasons=["fully_booked"], guest_name=f"Guest {n}", guest_phone=f"+38067{n:07d}",
+                                phone_verified=True))  # proven: an unproven number is never offered
     refusals = Refusal.objects.bulk_create(refusals, batch_size=1000)
     for refusal in refusals:  # refused a day before the time they asked for, or a minute ago if that is later
         refusal.created_at = min(refusal.start - timedelta(days=1), now - timedelta(minutes=1))

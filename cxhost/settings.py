@@ -404,6 +404,14 @@ SMS_LOOKUP_GRACE_SECONDS = env.int("SMS_LOOKUP_GRACE_SECONDS", default=120)
 # only a few quick queries; a worker merely slow there loses its claim and sends nothing (see `sms_send`).
 SMS_CLAIM_STUCK_SECONDS = env.int("SMS_CLAIM_STUCK_SECONDS", default=60)
 
+# Anonymous online bookings a day (UTC), counted in the database (reservations/services/public_caps.py): per
+# phone number, per number prefix (the number without its last 4 digits: a block of 10,000 an SMS-pumping
+# operator rotates through) and per client address (as the rate limit reads it, NUM_PROXIES). Past any of them
+# 429 too_many_requests: nothing is booked and nothing texted. Staff bookings are not capped.
+PUBLIC_BOOKINGS_PER_PHONE_PER_DAY = env.int("PUBLIC_BOOKINGS_PER_PHONE_PER_DAY", default=3)
+PUBLIC_BOOKINGS_PER_PREFIX_PER_DAY = env.int("PUBLIC_BOOKINGS_PER_PREFIX_PER_DAY", default=20)
+PUBLIC_BOOKINGS_PER_ADDRESS_PER_DAY = env.int("PUBLIC_BOOKINGS_PER_ADDRESS_PER_DAY", default=20)
+
 # How long an idempotency key is remembered (the contract promises at least 24 h).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # A key still "in flight" after this long belongs to a request that died.

@@ -21,3 +21,8 @@ CXHOST_BOOKING_RACE_DELAY_MS = env.int("CXHOST_BOOKING_RACE_DELAY_MS", default=0
 CXHOST_SMS_SENT_MARK_DELAY_MS = env.int("CXHOST_SMS_SENT_MARK_DELAY_MS", default=0)
 # No scheduler thread in the test process; a test serving the embedded default asks for one (PERIODIC_IN_PROCESS=1).
 PERIODIC_IN_PROCESS = env.bool("PERIODIC_IN_PROCESS", default=False)
+# The suite books hundreds of online parties from one address and one number range: the daily caps are out of
+# its way unless a test sets them (tests/reservations/test_public_path.py), or the environment does.
+PUBLIC_BOOKINGS_PER_PHONE_PER_DAY = env.int("PUBLIC_BOOKINGS_PER_PHONE_PER_DAY", default=1_000_000)
+PUBLIC_BOOKINGS_PER_PREFIX_PER_DAY = env.int("PUBLIC_BOOKINGS_PER_PREFIX_PER_DAY", default=1_000_000)
+PUBLIC_BOOKINGS_PER_ADDRESS_PER_DAY = env.int("PUBLIC_BOOKINGS_PER_ADDRESS_PER_DAY", default=1_000_000)

@@ -82,6 +82,19 @@ class BookBusy(BookError):
     default_detail = "The book is busy with other changes for this day; please try again."
 
 
+class TooManyBookings(BookError):
+    """An anonymous booking past a daily cap (per phone, number prefix or address): `services/public_caps.py`."""
+
+    status = 429
+    code = "too_many_requests"
+    default_detail = ("Too many online bookings today for this phone number, its number range or this connection. "
+                      "Please try again tomorrow, or call the restaurant.")
+
+    def __init__(self, detail: str | None = None, *, retry_after: int | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+
 class IdempotencyKeyReused(BookError):
     status = 422
     code = "idempotency_key_reused"

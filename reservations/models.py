@@ -467,6 +467,10 @@ class Guest(models.Model):
                                     validators=[Words(MAX_EXPECTATIONS, MAX_EXPECTATION_LENGTH)])
     notes = models.TextField(blank=True)
     sms_opt_out = models.BooleanField(default=False)
+    # False: a record made by an anonymous online booking, whose phone nobody has proven. It stands apart from
+    # the proven profile with the same phone (one per booking), so a stranger typing a regular's number adds
+    # nothing to the regular's profile, history or notes.
+    phone_verified = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Set when the guest's personal data was erased (`services.privacy.erase_guest`): the row stays, nameless,
     # so their bookings still count.
@@ -475,7 +479,9 @@ class Guest(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        constraints = [models.UniqueConstraint(fields=["group", "phone"], name="guest_unique_phone_in_group")]
+        # One proven profile per phone in a group; unproven records are many (see `phone_verified`).
+        constraints = [models.UniqueConstraint(fields=["group", "phone"], condition=models.Q(phone_verified=True),
+                                               name="guest_unique_phone_in_group")]
 
     def __str__(self) -> str:
         return self.name or str(self.phone or f"guest {self.pk}")
@@ -638,6 +644,9 @@ class Refusal(models.Model):
     guest = models.ForeignKey(Guest, on_delete=models.SET_NULL, null=True, blank=True, related_name="refusals")
     guest_name = models.CharField(max_length=200, blank=True)
     guest_phone = PhoneNumberField(blank=True)
+    # False for an anonymous online caller's "no": lost demand all the same, but nobody proved the phone, so no
+    # recovery case opens and no freed table is held and texted for it.
+    phone_verified = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -718,6 +727,21 @@ class IdempotencyKey(models.Model):
     @property
     def in_flight(self) -> bool:
         return self.response_status is None
+
+
+class PublicBookingCount(models.Model):
+    """Anonymous online bookings (and refusals) counted per day and per phone, number prefix or address: the
+    daily caps (`services/public_caps.py`). A row per key and day, raised by one atomic upsert."""
+
+    day = models.DateField()
+    key = models.CharField(max_length=100, help_text="phone:+380…, prefix:+38067123, address:198.51.100.7")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "key"], name="public_count_unique_day_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.key}: {self.count}"
 
 
 class Gesture(models.Model):

@@ -8,12 +8,14 @@ from .services.auth import tokens_purge_expired
 from .services.gestures import guest_prepare, guests_prepare_pending
 from .services.idempotency import idempotency_purge
 from .services.messaging import RetryLater, reminders_queue, sms_redispatch, sms_send, thank_yous_queue
+from .services.public_caps import public_counts_purge
 from .services.waitlist import waitlist_expire
 
 
 @shared_task
 def purge_idempotency_keys_task() -> int:
-    return idempotency_purge()
+    # The anonymous bookings' daily counts go with them: both are a public caller's short-lived traces.
+    return idempotency_purge() + public_counts_purge()
 
 
 @shared_task

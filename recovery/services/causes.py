@@ -34,7 +34,8 @@ def turned_away_open(*, refusal: Refusal) -> RecoveryCase | None:
 
     Without a phone there is nobody to come back to: the refusal stays lost demand in the reports.
     """
-    if not refusal.guest_phone:
+    if not refusal.guest_phone or not refusal.phone_verified:
+        # An anonymous caller's number, unproven: no case to call or text it (nor a freed table held for it).
         return None
     restaurant = refusal.restaurant
     who = refusal.guest_name or str(refusal.guest_phone)

@@ -154,6 +154,7 @@ def waiting_refusals(restaurant: Restaurant, day: date, *, now: datetime) -> lis
     refusals = (
         Refusal.objects.filter(restaurant=restaurant, start__gte=start, start__lt=end, start__gt=now - window)
         .exclude(guest_phone="")
+        .filter(phone_verified=True)  # never hold a table for, and text, a number nobody proved
         .exclude(recovery_case__status__in=[CaseStatus.RESOLVED, CaseStatus.LOST])
         .annotate(holding=Exists(pending.filter(case__refusal__guest_phone=OuterRef("guest_phone"),
                                                 restaurant=restaurant)))
@@ -340,12 +341,14 @@ def sweep_days(*, now: datetime) -> list[tuple[Restaurant, date]]:
     near = list(
         Refusal.objects.filter(start__gte=now - window, start__lt=now + ahead)
         .filter(Q(recovery_case__isnull=True) | Q(recovery_case__status=CaseStatus.OPEN))
-        .exclude(guest_phone="").order_by("start", "created_at").values_list("restaurant_id", "start")[:limit])
+        .exclude(guest_phone="").filter(phone_verified=True)  # an unproven number is never offered a table
+        .order_by("start", "created_at").values_list("restaurant_id", "start")[:limit])
     lookback = timedelta(minutes=settings.RECOVERY_SWEEP_LOOKBACK_MINUTES)
     given_back = list(TableRelease.objects.filter(released_at__gt=now - lookback, released_at__lte=now)
                       .order_by("released_at").values_list("restaurant_id", "start")[:limit])
     restaurants = Restaurant.objects.in_bulk({pk for pk, _ in near + given_back})
+    configs = {pk: selectors.restaurant_config(restaurant) for pk, restaurant in restaurants.items()}  # once each
     days: dict[tuple[int, date], Restaurant] = {}
     for pk, start in near + given_back:
-        days.setdefault((pk, service_day(restaurants[pk], start)), restaurants[pk])
+        days.setdefault((pk, engine.service_day(configs[pk], start)), restaurants[pk])
     return [(restaurant, day) for (_, day), restaurant in days.items()]

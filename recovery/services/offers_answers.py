@@ -163,7 +163,9 @@ def own_booking(offer: RecoveryOffer) -> Reservation | None:
     config = selectors.restaurant_config(offer.restaurant)
     start, end = selectors.day_bounds(config, service_day(offer.restaurant, offer.start))
     return (Reservation.objects.filter(
-        restaurant_id=offer.restaurant_id, guest__phone=refusal.guest_phone, status__in=Reservation.ACTIVE_STATUSES,
+        # A proven phone only: an anonymous booking that typed the number is not the guest winning her table back.
+        restaurant_id=offer.restaurant_id, guest__phone=refusal.guest_phone, guest__phone_verified=True,
+        status__in=Reservation.ACTIVE_STATUSES,
         start__gte=start, start__lt=end, created_at__gte=refusal.created_at,
     ).order_by("created_at", "id").first())
 

@@ -89,7 +89,9 @@ def error_body(code: str, detail: str, **extra) -> dict:
 
 def exception_handler(exc, context) -> Response | None:
     if isinstance(exc, BookError):
-        return Response(error_body(exc.code, exc.detail, **exc.extra), status=exc.status)
+        retry_after = getattr(exc, "retry_after", None)
+        return Response(error_body(exc.code, exc.detail, **exc.extra), status=exc.status,
+                        headers={"Retry-After": str(retry_after)} if retry_after else None)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

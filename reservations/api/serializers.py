@@ -201,7 +201,7 @@ def guest_brief(guest: Guest, *, first_visit: bool | None = None) -> dict:
     if first_visit is None:
         first_visit = not guest.reservations.filter(status=Reservation.Status.COMPLETED).exists()
     return {"id": guest.pk, "name": guest.name, "phone": str(guest.phone) if guest.phone else None,
-            "first_visit": first_visit}
+            "first_visit": first_visit, "phone_verified": guest.phone_verified}
 
 
 def guest_echo(sent: GuestDetails | None) -> dict | None:
@@ -236,6 +236,9 @@ class GuestBriefOutput(serializers.Serializer):
     name = serializers.CharField()
     phone = serializers.CharField(allow_null=True)
     first_visit = serializers.BooleanField(required=False, help_text="Staff only: not shown to the public.")
+    phone_verified = serializers.BooleanField(
+        required=False, help_text="Staff only. False: an anonymous online booking's phone nobody has proven; its "
+        "guest is a record apart from the proven profile with that phone.")
 
 
 class OverrideOutput(serializers.Serializer):
@@ -361,6 +364,8 @@ class GuestOutput(serializers.Serializer):
     expectations = serializers.ListField(child=serializers.CharField())
     notes = serializers.CharField()
     sms_opt_out = serializers.BooleanField()
+    phone_verified = serializers.BooleanField(help_text="False: an anonymous online booking's record, apart from "
+                                              "the proven profile with this phone.")
 
     def get_phone(self, obj: Guest) -> str | None:
         return str(obj.phone) if obj.phone else None

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from cxhost.redis_guard import describe
 
 from .. import access, engine, history, selectors
-from ..errors import BookBusy, BookError, InvalidCredentials, ManagersOnly, TableTaken
+from ..errors import BookBusy, BookError, InvalidCredentials, ManagersOnly, TableTaken, TooManyBookings
 from ..models import IdempotencyKey, Reservation, Restaurant
 from ..services.auth import token_issue, token_revoke, tokens_revoke_all
 from ..services.booking import TRANSITIONS, reservation_create, reservation_transition
@@ -35,6 +35,7 @@ from ..services.idempotency import (
 )
 from ..services.messaging import waitlist_notify
 from ..services.privacy import erase_guest, guest_export
+from ..services.public_caps import public_booking_admit
 from ..services.walk_ins import waitlist_leave, waitlist_positions, waitlist_seat, walk_in_arrive
 from . import serializers as s
 from .auth import ExpiringTokenAuthentication
@@ -102,7 +103,7 @@ def validated(serializer_class, data, **context):
 
 
 # Answers that only say "try again": never kept for an Idempotency-Key.
-TRANSIENT = (BookBusy, TableTaken, exceptions.Throttled)
+TRANSIENT = (BookBusy, TableTaken, TooManyBookings, exceptions.Throttled)
 
 
 def idempotent_create(
@@ -121,9 +122,12 @@ def idempotent_create(
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return produce(None)
-    who = f"user:{request.user.pk}" if request.user.is_authenticated else f"anon:{request.META.get('REMOTE_ADDR')}"
-    claim = idempotency_claim(scope=f"{who}:{request.path}", key=key.strip(),
-                              fingerprint=request_fingerprint(request.body))
+    fingerprint = request_fingerprint(request.body)
+    # An anonymous caller proves nothing but the key it chose and the body it sends. Its key is the key itself, not
+    # its address (every client behind one proxy or router shared a namespace there), and a replay needs the same
+    # body's hash, so it shows only what that body sent; another body under the key is 422, as for anyone.
+    who = f"user:{request.user.pk}" if request.user.is_authenticated else "anon"
+    claim = idempotency_claim(scope=f"{who}:{request.path}", key=key.strip(), fingerprint=fingerprint)
     if isinstance(claim, Replay):
         body = claim.body if claim.body is not None else replay(claim)
         return Response(body, status=claim.status, headers={"Idempotent-Replayed": "true"})
@@ -232,8 +236,17 @@ class RestaurantReservationsView(APIView):
         restaurant = access.restaurant_public(slug)
         return idempotent_create(
             request, lambda claim: self._create(request, restaurant, claim),
-            lambda first: s.ReservationOutput(selectors.reservation_get(first.reservation_id)).data,
+            lambda first: self._replay(request, restaurant, first),
         )
+
+    def _replay(self, request: Request, restaurant: Restaurant, first: Replay) -> dict:
+        """A first answer whose body was never kept, rebuilt for this caller: staff see the booking as staff
+        do; anyone else only the guest details its own (identical) body sent, never what we hold."""
+        if access.is_member(request.user, restaurant):
+            return s.ReservationOutput(selectors.reservation_get(first.reservation_id)).data
+        sent = validated(s.ReservationInput, request.data, tz=restaurant.tz, restaurant=restaurant).guest_details()
+        return s.PublicReservationOutput(selectors.reservation_get(first.reservation_id),
+                                         context={"sent": sent}).data
 
     def _create(self, request: Request, restaurant: Restaurant, claim: IdempotencyKey | None) -> Response:
         body = request.data
@@ -244,6 +257,11 @@ class RestaurantReservationsView(APIView):
             staff_restaurant(request, restaurant.slug)
         serializer = validated(s.ReservationInput, body, tz=restaurant.tz, restaurant=restaurant)
         data = serializer.validated_data
+        member = access.is_member(request.user, restaurant)
+        if not member:
+            # Every online booking names a phone (the serializer insists) and may text it: counted before the book.
+            public_booking_admit(phone=str(serializer.guest_details().phone),
+                                 address=PublicThrottle().get_ident(request))
         reservation = reservation_create(
             restaurant=restaurant,
             start=data["start"],
@@ -256,7 +274,7 @@ class RestaurantReservationsView(APIView):
             override_reason=data["override"]["reason"] if data["override"] else None,
             idempotency=claim,
         )
-        if access.is_member(request.user, restaurant):
+        if member:
             return reservation_response(reservation, status=201)
         return public_reservation_response(reservation, serializer.guest_details(), status=201)
 

@@ -25,11 +25,12 @@ STATUS_LABELS = {
 # On a timeline block there is room for a word, not a phrase; the full words are its title and the panel's.
 BADGE_SHORT = {
     "first_visit": _("new"), "expectations": _("wishes"), "overbooked": _("over"), "override": _("override"),
-    "recovery": _("case"), "dessert": _("dessert"),
+    "recovery": _("case"), "dessert": _("dessert"), "phone_unverified": _("unverified"),
 }
 BADGE_LABELS = {
     "first_visit": _("first visit"), "expectations": _("expectations"), "overbooked": _("overbooked"),
     "override": _("override"), "recovery": _("recovery case open"), "dessert": _("dessert queued"),
+    "phone_unverified": _("phone not verified"),
 }
 REASON_LABELS = {
     engine.FULLY_BOOKED: _("Every table that fits is booked at that time."),
@@ -64,6 +65,13 @@ ACTION_LABELS = {
 def badges(reservation: Reservation) -> list[tuple[str, str, str]]:
     """What the host should notice about a booking, as (code, words, a short word)."""
     found = []
+    # An anonymous online booking: the phone may not be the guest's, and the name is what a stranger typed.
+    # `guest_phone_verified` from the desk's book, else the booking's own guest.
+    verified = getattr(reservation, "guest_phone_verified", None)
+    if verified is None and reservation.guest_id:
+        verified = reservation.guest.phone_verified
+    if verified is False:
+        found.append("phone_unverified")
     # `guest_visited` from the desk's book, `guest_visits` from a single booking's read.
     visited = getattr(reservation, "guest_visited", None)
     if visited is None:

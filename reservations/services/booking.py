@@ -36,7 +36,7 @@ from ..models import (
     TableRelease,
 )
 from ..signals import reservation_moved, tables_released
-from .guests import GuestDetails, guest_resolve
+from .guests import GuestDetails, guest_resolve, phone_proven
 from .idempotency import idempotency_settle, idempotency_settle_refusal
 from .locking import for_update, lock_book_days, require_book_lock
 from .messaging import message_queue
@@ -169,8 +169,9 @@ def reservation_create(
     if problems:
         raise InvalidInput({"start": [_start_problem(p, config) for p in problems]})
 
-    # A table held for this very guest (a recovery offer they were texted) is theirs to book.
-    held_for = str(guest.phone) if guest and guest.phone else ""
+    # A table held for this very guest (a recovery offer they were texted) is theirs to book — with a phone they
+    # proved: typing someone's number does not make their table a stranger's.
+    held_for = str(guest.phone) if guest and guest.phone and phone_proven(channel=channel, details=guest) else ""
     # Only the decision and the write run under the day lock: every other booking of the evening waits for it.
     with transaction.atomic(durable=True):
         lock_book_for(restaurant, day, start, start + (config.turn_time(party_size) or config.longest_turn))
@@ -184,7 +185,8 @@ def reservation_create(
                 party_size=party_size,
                 channel=channel,
                 guest=guest_resolve(group=restaurant.group, details=guest, expectations=expectations,
-                                    learn=channel != Channel.ONLINE),
+                                    learn=channel != Channel.ONLINE,
+                                    proven=phone_proven(channel=channel, details=guest)),
                 by=by,
                 expectations=expectations,
                 notes=notes,
@@ -289,8 +291,9 @@ def refusal_record(
     guest: GuestDetails | None = None,
     by=None,
 ) -> Refusal:
-    """Every "no" is kept with the guest's contact: lost demand, and where recovery starts."""
-    known = selectors.guest_by_phone(restaurant.group, guest.phone) if guest and guest.phone else None
+    """Every "no" is kept with the guest's contact: lost demand, and where recovery starts (a proven phone's)."""
+    proven = phone_proven(channel=channel, details=guest)
+    known = selectors.guest_by_phone(restaurant.group, guest.phone) if proven and guest and guest.phone else None
     return Refusal.objects.create(
         restaurant=restaurant,
         start=start,
@@ -301,6 +304,7 @@ def refusal_record(
         guest=known,
         guest_name=guest.name if guest else "",
         guest_phone=guest.phone if guest and guest.phone else "",
+        phone_verified=proven,
         created_by=by if by and by.is_authenticated else None,
     )
 

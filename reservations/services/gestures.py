@@ -238,8 +238,8 @@ def _triggers_queue(reservation: Reservation, *, now: datetime) -> None:
         reason = reservation.override_reason or "a manager made room for this party"
         _gesture_queue(reservation, occasion=Occasion.OVERRIDE, reason=f"Won through an override: {reason}",
                        item=TRIGGER_ITEM[Occasion.OVERRIDE], now=now)
-    if reservation.guest is None:
-        return
+    if reservation.guest is None or not reservation.guest.phone_verified:
+        return  # an unproven phone's booking: a free dessert must not be one anonymous request away
     expectations = merge_unique(reservation.guest.expectations, reservation.expectations)
     celebrating = [e for e in expectations if any(word in str(e).lower() for word in CELEBRATIONS)]
     if celebrating:

@@ -15,7 +15,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from .. import selectors
 from ..bounds import MAX_EXPECTATIONS
 from ..errors import PhoneTaken
-from ..models import Guest, Restaurant, RestaurantGroup
+from ..models import Guest, Reservation, Restaurant, RestaurantGroup
 
 # What people put in a phone number besides digits. Letters are refused: phonenumbers would read
 # "1-800-FLOWERS" as digits, and a host who typed a name into the phone box made a mistake.
@@ -26,6 +26,18 @@ PHONE_CHARACTERS = re.compile(r"[+\d\s().\-/]+")
 class GuestDetails:
     name: str = ""
     phone: PhoneNumber | None = None
+    # The guest proved this phone (a code texted to it, on the guest booking page). Only an online booking needs
+    # it: staff booking by phone or at the desk heard the guest themselves (`phone_proven`).
+    phone_verified: bool = False
+
+
+def phone_proven(*, channel: str, details: GuestDetails | None) -> bool:
+    """Whether a booking's phone is the guest's own: staff channels, or an online booking that proved it.
+
+    Until then an online booking (anyone may type any number) stays apart from the group's proven profile,
+    queues no gesture and is never offered a freed table.
+    """
+    return channel != Reservation.Channel.ONLINE or bool(details and details.phone_verified)
 
 
 def phone_read(raw: str, restaurant: Restaurant | None) -> str:
@@ -72,9 +84,13 @@ def merge_unique(existing: Iterable[str], new: Iterable[str], *, keep: int | Non
 
 
 def guest_resolve(
-    *, group: RestaurantGroup, details: GuestDetails | None, expectations: Iterable[str] = (), learn: bool = True
+    *, group: RestaurantGroup, details: GuestDetails | None, expectations: Iterable[str] = (), learn: bool = True,
+    proven: bool = True,
 ) -> Guest | None:
     """The group's guest for these details: the profile with this phone, a new one, or none at all.
+
+    Without `proven` (a phone nobody proved) a record of its own, `phone_verified=False`, apart from any
+    profile with this phone: it links to no history and changes nothing of the guest who owns the number.
 
     With `learn`, an existing profile keeps its name (the host may have
     corrected it) unless it had none, and the booking's expectations are added
@@ -87,13 +103,20 @@ def guest_resolve(
     if details is None or (not details.name and not details.phone):
         return None
     expectations = list(expectations) if learn else []
+    if details.phone and not proven:
+        # Silent if the number said STOP, or staff marked its proven profile so: a stranger's booking must not
+        # undo either.
+        silent = (Guest.objects.filter(group=group, phone=details.phone, sms_opt_out=True).exists()
+                  or selectors.number_opted_out(details.phone))
+        return Guest.objects.create(group=group, name=details.name, phone=details.phone, phone_verified=False,
+                                    sms_opt_out=silent)
     if not details.phone:
         return Guest.objects.create(group=group, name=details.name, expectations=expectations)
     # A transaction for the row lock, but no savepoint of its own: inside a booking's transaction (under the day
     # lock) any failure here fails the booking anyway, and every statement there keeps the evening waiting.
     with transaction.atomic(savepoint=False):
         guest, created = Guest.objects.select_for_update().get_or_create(
-            group=group, phone=details.phone,
+            group=group, phone=details.phone, phone_verified=True,
             # A number that texted STOP stays silent in a group it is new to (evaluated only on creation).
             defaults={"name": details.name, "expectations": expectations,
                       "sms_opt_out": lambda: selectors.number_opted_out(details.phone)},

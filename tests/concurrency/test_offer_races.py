@@ -46,7 +46,7 @@ def offered(samna, saturday, settings, tmp_path) -> RecoveryOffer:
               for n in range(BOOKABLE_FOR_TWO)]
     with pytest.raises(NoTables):
         reservation_create(restaurant=samna, start=kyiv(saturday, "20:00"), party_size=2, channel="online",
-                           guest=GuestDetails(name="Olena", phone=OLENA))
+                           guest=GuestDetails(name="Olena", phone=OLENA, phone_verified=True))
     reservation_transition(reservation=booked[0], action="cancel")
     offer = RecoveryOffer.objects.get()
     assert offer.status == "pending" and offer.message.status == "sent"
@@ -137,7 +137,7 @@ def two_waiting(offered, samna, saturday) -> RecoveryOffer:
     """Taras refused for 20:00 after Olena: next in line for her table."""
     with pytest.raises(NoTables):
         reservation_create(restaurant=samna, start=kyiv(saturday, "20:00"), party_size=2, channel="online",
-                           guest=GuestDetails(name="Taras", phone=TARAS))
+                           guest=GuestDetails(name="Taras", phone=TARAS, phone_verified=True))
     return offered
 
 

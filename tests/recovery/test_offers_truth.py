@@ -57,7 +57,7 @@ def occupy(samna, table: str, day, hhmm: str) -> Reservation:
 def refuse(samna, day, hhmm: str, phone: str = OLENA) -> Refusal:
     with pytest.raises(NoTables):
         reservation_create(restaurant=samna, start=kyiv(day, hhmm), party_size=2, channel="online",
-                           guest=GuestDetails(name="Olena", phone=phone))
+                           guest=GuestDetails(name="Olena", phone=phone, phone_verified=True))
     return Refusal.objects.filter(guest_phone=phone).latest("created_at")
 
 
@@ -118,8 +118,9 @@ def test_a_table_held_back_and_released_to_the_book_is_offered_saying_so(samna, 
 def open_cases(samna, day, count: int, first: int) -> None:
     """`count` guests refused for 20:00 on `day` with open cases (as the book records them)."""
     refusals = Refusal.objects.bulk_create([
-        Refusal(restaurant=samna, start=kyiv(day, "20:00"), party_size=2, channel="online",
-                guest_phone=f"+38067{first + n:07d}", reasons=["fully_booked"]) for n in range(count)])
+        Refusal(restaurant=samna, start=kyiv(day, "20:00"), party_size=2, channel="phone",
+                guest_phone=f"+38067{first + n:07d}", phone_verified=True, reasons=["fully_booked"])
+        for n in range(count)])
     RecoveryCase.objects.bulk_create([
         RecoveryCase(restaurant=samna, kind="turned_away", refusal=r, summary="turned away", opened_at=r.created_at,
                      respond_by=r.created_at + timedelta(minutes=15)) for r in refusals])
