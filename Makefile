@@ -8,7 +8,7 @@ HOST_PORT ?= 127.0.0.1:8000
 # The background-work tests run a real Celery worker on this Redis (a database number of their own).
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: demo prod prod-smoke bench-prod bench-chain bench-sites fault-run test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages fuzz
+.PHONY: demo prod prod-smoke test-prod-install bench-prod bench-chain bench-sites fault-run test test-sqlite test-postgres check-redis lint bench worker beat screenshots messages fuzz
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,19 @@ prod: $(VENV)/.installed
 
 # The production install, proven (README, "Production and scaling out"): a fresh venv from requirements.txt alone
 # (never the dev requirements) runs scripts/prod.sh on a PostgreSQL database (SMOKE_PG_URL, dropped) and a
-# redis-server of its own, and a booking's confirmation SMS reaches a local Twilio. No .venv needed; .ci/run runs it.
+# redis-server of its own, and a booking's confirmation SMS reaches a local Twilio. No .venv needed.
 prod-smoke:
 	$(PYTHON) scripts/prod_smoke.py
+
+# `make test`'s step: PostgreSQL unreachable is a loud notice locally and a failure when REQUIRE_POSTGRES is set.
+test-prod-install:
+	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ -n "$$SMOKE_PG_URL" ]; then \
+		$(PYTHON) scripts/prod_smoke.py; \
+	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
+		echo "PostgreSQL is unreachable at 127.0.0.1:5432 and REQUIRE_POSTGRES is set: failing." >&2; exit 1; \
+	else \
+		echo "!! PostgreSQL is unreachable at 127.0.0.1:5432: the production-install smoke test did NOT run."; \
+	fi
 
 # Checks run with the test settings: production's refuse to start without a SECRET_KEY.
 lint: $(VENV)/.installed
@@ -64,7 +74,7 @@ check-redis:
 		echo "!! Redis is unreachable at $(REDIS_TEST_URL): the background-work tests (a real worker) will FAIL."; \
 	fi
 
-test: lint check-redis test-sqlite test-postgres
+test: lint check-redis test-prod-install test-sqlite test-postgres
 
 # Schemathesis over the whole OpenAPI schema, alone (it is part of `make test` too); on SQLite, or on PostgreSQL
 # with DATABASE_URL=postgres://… . FUZZ_EXAMPLES (default 20 per operation and caller) searches harder.
