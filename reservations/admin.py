@@ -33,6 +33,7 @@ from .models import (
     InboundMessage,
     OutboundMessage,
     OverbookingPolicy,
+    PublicBookingCount,
     Refusal,
     Reservation,
     ReservationTable,
@@ -864,6 +865,16 @@ class SetupVersionAdmin(ReadOnlySuperuserAdmin):
 
     list_display = ["restaurant", "version"]
     list_filter = [BY_RESTAURANT]
+
+
+@admin.register(PublicBookingCount)
+class PublicBookingCountAdmin(ReadOnlySuperuserAdmin):
+    """The anonymous daily caps' counters (`services/public_caps.py`): a phone, a number prefix or an address,
+    across every restaurant, so the deployment's admin reads them, for diagnosis; never edited."""
+
+    list_display = ["day", "key", "count"]
+    search_fields = ["key"]
+    date_hierarchy = "day"
 
 
 @admin.register(IdempotencyKey)

@@ -24,6 +24,7 @@ from reservations.models import (
     LoginSuccess,
     OutboundMessage,
     OverbookingPolicy,
+    PublicBookingCount,
     Refusal,
     Reservation,
     ReservationTable,
@@ -81,7 +82,8 @@ RESTAURANT_OF = {
 }
 # A guest is its group's: seen by the managers of the group's restaurants.
 GROUP_OF = {Guest: lambda row: row.group}
-SUPERUSER_ONLY = {StaffMembership, RestaurantGroup, BookDay, BookVersion, SetupVersion, IdempotencyKey}
+SUPERUSER_ONLY = {StaffMembership, RestaurantGroup, BookDay, BookVersion, SetupVersion, IdempotencyKey,
+                  PublicBookingCount}
 # A login record names a username, not a restaurant: a manager sees those of the staff of the restaurants they manage
 # (tests/security/test_login_lockout.py, test_a_manager_clears_a_lock_of_their_own_restaurants_staff_only).
 STAFF_OF_MANAGED = {LoginFailure, LoginSuccess}
