@@ -9,7 +9,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from reservations.errors import BookBusy
-from reservations.models import Reservation, Restaurant
+from reservations.models import Restaurant
 
 from .services.long_waits import long_waits_open
 
@@ -31,15 +31,16 @@ def offer_freed_tables_task(restaurant_id: int, day: str, reservation_id: int | 
                             released_at: str | None = None) -> int:
     """A booking gave its tables back: offer them to the guests turned away for them, first refused first.
 
-    Decided as of the release, or of now when the task runs later than that (a retry, a busy worker)."""
+    Decided as of the release, or of now when the task runs later than that (a retry, a busy worker).
+    `reservation_id` is no longer read (what opened comes from the book's record); kept so that tasks queued
+    before that still run."""
     from .services.offers import offers_make
 
     restaurant = Restaurant.objects.get(pk=restaurant_id)
-    freed_by = Reservation.objects.filter(pk=reservation_id).first() if reservation_id else None
     now = timezone.now()
     if released_at:
         now = max(now, datetime.fromisoformat(released_at))
-    return len(offers_make(restaurant=restaurant, day=date.fromisoformat(day), freed_by=freed_by, now=now))
+    return len(offers_make(restaurant=restaurant, day=date.fromisoformat(day), now=now))
 
 
 @shared_task(autoretry_for=(BookBusy, OperationalError), retry_backoff=2, retry_backoff_max=30, max_retries=5)

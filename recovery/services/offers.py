@@ -83,22 +83,20 @@ def lock_service(restaurant: Restaurant, day: date) -> None:
 # --- offering ---------------------------------------------------------------------------------------------
 
 
-def offers_make(*, restaurant: Restaurant, day: date, freed_by: Reservation | None = None,
-                now: datetime | None = None) -> list[RecoveryOffer]:
+def offers_make(*, restaurant: Restaurant, day: date, now: datetime | None = None) -> list[RecoveryOffer]:
     """Offer the day's free tables to the guests turned away for them, first refused first. Opens its own
     durable transaction; returns the offers made (none when nobody waits or nothing fits)."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         lock_service(restaurant, day)
-        return offers_make_locked(restaurant=restaurant, day=day, freed_by=freed_by, now=now)
+        return offers_make_locked(restaurant=restaurant, day=day, now=now)
 
 
-def offers_make_locked(*, restaurant: Restaurant, day: date, freed_by: Reservation | None,
-                       now: datetime) -> list[RecoveryOffer]:
+def offers_make_locked(*, restaurant: Restaurant, day: date, now: datetime) -> list[RecoveryOffer]:
     """`offers_make`'s work. Must be called holding the day lock (`lock_service`).
 
-    `freed_by` (the booking a trigger named) is not trusted to have freed anything: the offer names the
-    booking whose tables it offers, read from the book's record of what opened."""
+    What opened is read from the book's record (`TableRelease`, released holds), never taken from whoever asked:
+    the offer names the booking whose tables it offers."""
     require_book_lock()
     waiting = waiting_refusals(restaurant, day, now=now)
     if not waiting:
@@ -290,7 +288,7 @@ def offers_expire(*, now: datetime | None = None, offer_id: int | None = None) -
             for offer in offers:
                 if offer_settle_own_booking(offer=offer, now=now) is None:
                     lapsed += offer_lapse(offer=offer, now=now, note="No answer in time.")
-            offers_make_locked(restaurant=restaurant, day=day, freed_by=offers[0].freed_by, now=now)
+            offers_make_locked(restaurant=restaurant, day=day, now=now)
     return lapsed
 
 

@@ -233,7 +233,7 @@ def offer_decline(*, offer: RecoveryOffer, now: datetime | None = None) -> Outco
             current = RecoveryOffer.objects.select_related("case").get(pk=offer.pk)
             if not offer_lapse(offer=current, now=now, note="Declined by the guest.", answered=True):
                 return Outcome(Action.NOTHING_TO_ANSWER, "nothing_to_answer")
-            offers_make_locked(restaurant=restaurant, day=day, freed_by=current.freed_by, now=now)
+            offers_make_locked(restaurant=restaurant, day=day, now=now)
     except BookError:
         return Outcome(Action.NOT_DONE, "not_done")
     return Outcome(Action.OFFER_DECLINED, "offer_declined")
