@@ -74,15 +74,21 @@ def sweep_with_a_fresh_worker(fake, broker: str, tmp_path, message: OutboundMess
     return OutboundMessage.objects.get(pk=message.pk)
 
 
-def test_killed_before_the_provider_recorded_it_the_text_goes_out_once(
-        samna, tuesday, machine_redis, tmp_path, twilio, sweep_at_once):
-    hold = twilio.hold("before_record")
-    with celery_worker(machine_redis, tmp_path / "unused.jsonl", concurrency=1,
-                       extra_env=twilio_env(twilio)) as worker, publishing_to(machine_redis):
-        message = book(samna, tuesday)
+def killed_while_held(fake, hold, broker: str, tmp_path, restaurant, day) -> OutboundMessage:
+    """Book; the worker's Twilio call is parked at `hold`; kill the worker there, then let the call go on."""
+    with celery_worker(broker, tmp_path / "unused.jsonl", concurrency=1, extra_env=twilio_env(fake)) as worker, \
+            publishing_to(broker):
+        message = book(restaurant, day)
         assert hold.arrived.wait(20), worker.log_tail()
         kill(worker)
     hold.release.set()
+    return message
+
+
+def test_killed_before_the_provider_recorded_it_the_text_goes_out_once(
+        samna, tuesday, machine_redis, tmp_path, twilio, sweep_at_once):
+    hold = twilio.hold("before_record")
+    message = killed_while_held(twilio, hold, machine_redis, tmp_path, samna, tuesday)
     assert hold.dropped.wait(5)  # the request died with its worker: Twilio never got it
     assert twilio.sent_to(PHONE) == []
 
@@ -96,12 +102,7 @@ def test_killed_before_the_provider_recorded_it_the_text_goes_out_once(
 def test_killed_while_twilio_held_it_unanswered_it_is_marked_sent_never_resent(
         samna, tuesday, machine_redis, tmp_path, twilio, sweep_at_once):
     hold = twilio.hold("after_record")
-    with celery_worker(machine_redis, tmp_path / "unused.jsonl", concurrency=1,
-                       extra_env=twilio_env(twilio)) as worker, publishing_to(machine_redis):
-        message = book(samna, tuesday)
-        assert hold.arrived.wait(20), worker.log_tail()
-        kill(worker)
-    hold.release.set()
+    message = killed_while_held(twilio, hold, machine_redis, tmp_path, samna, tuesday)
     [sms] = twilio.sent_to(PHONE)  # Twilio has it; the worker never heard its SID
     assert OutboundMessage.objects.get(pk=message.pk).provider_id == ""
 
